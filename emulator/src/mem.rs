@@ -124,3 +124,69 @@ mod tests {
         assert!(!r.contains(a.wrapping_sub(1), 1));
     }
 }
+
+/// A window onto memory the emulator does not own but that is live for the duration of one
+/// program execution: rbpf's own 512-byte stack, whose address the program reveals to the
+/// stack probe the loader prepends (see `vm`). Helpers use it to read format arguments, keys
+/// and buffers the program keeps on its stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostWindow {
+    start: u64,
+    len: usize,
+}
+
+impl HostWindow {
+    /// The window `start..start+len`.
+    ///
+    /// # Safety
+    ///
+    /// The caller guarantees the bytes are allocated, initialised and not accessed through
+    /// any Rust reference while the window is in use, until [`HostWindow`] is dropped or
+    /// forgotten (the VM clears it when the execution that produced it returns).
+    pub unsafe fn new(start: u64, len: usize) -> Self {
+        HostWindow { start, len }
+    }
+
+    /// Whether `addr..addr+size` lies inside the window.
+    pub fn contains(&self, addr: u64, size: usize) -> bool {
+        addr >= self.start
+            && addr
+                .checked_add(size as u64)
+                .is_some_and(|end| end <= self.start + self.len as u64)
+    }
+
+    /// `size` bytes at `addr`, if inside the window.
+    pub fn get(&self, addr: u64, size: usize) -> Option<&[u8]> {
+        if !self.contains(addr, size) {
+            return None;
+        }
+        // SAFETY: inside the window, whose validity the constructor's caller guarantees.
+        Some(unsafe { std::slice::from_raw_parts(addr as *const u8, size) })
+    }
+
+    /// Writable `size` bytes at `addr`, if inside the window.
+    pub fn get_mut(&mut self, addr: u64, size: usize) -> Option<&mut [u8]> {
+        if !self.contains(addr, size) {
+            return None;
+        }
+        // SAFETY: as in `get`; `&mut self` keeps this the only borrow made through the window.
+        Some(unsafe { std::slice::from_raw_parts_mut(addr as *mut u8, size) })
+    }
+}
+
+/// Bytes of rbpf 0.4.1's interpreter stack (`ebpf::STACK_SIZE`).
+pub const RBPF_STACK_SIZE: usize = 512;
+
+/// The window onto rbpf's stack for an execution whose entry `r10` is `r10`.
+///
+/// Only the VM's stack probe calls this, with the `r10` value the loader-inserted prologue
+/// (`r2 = r10; call probe`) passes at instruction 1 of every execution; the loader refuses
+/// any other call to the probe id, so `r10` is always rbpf's own frame pointer: the end of
+/// the 512-byte stack vector rbpf allocated for that execution. The window is cleared when
+/// the execution returns (see `vm::Vm::run`).
+pub(crate) fn rbpf_stack_window(r10: u64) -> HostWindow {
+    // SAFETY: per the contract above, r10 - 512 .. r10 is rbpf's live, initialised stack
+    // for the duration of the execution; rbpf only touches it between helper calls, and
+    // helpers run synchronously inside the interpreter loop.
+    unsafe { HostWindow::new(r10.wrapping_sub(RBPF_STACK_SIZE as u64), RBPF_STACK_SIZE) }
+}

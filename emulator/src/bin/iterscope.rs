@@ -1,1 +1,325 @@
-fn main() {}
+//! `iterscope`: run BPF map-element iterator scenarios on the emulator from the command line.
+//!
+//! ```text
+//! iterscope run SCENARIO.json [--object PROG.o] [--cpus N] [--json] [--timeout S] [--hash-seed N]
+//! iterscope run PROG.o --map MAP.json [--cpus N] [--json] [--timeout S]
+//! iterscope bench [--elements N] [--printf]
+//! ```
+//! A scenario is the kernel oracle's `case.json`; `--json` prints the oracle's
+//! `expected.json` fields so a recorded case compares field by field. A failure Linux never
+//! has (bad input, an instruction the engine cannot run, a timeout) prints an `error` field
+//! (or message) and exits 1.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use iterscope_emulator::scenario::{self, MapScenario, RunOptions, Scenario};
+
+const USAGE: &str = "usage:
+  iterscope run SCENARIO.json [--object PROG.o] [--cpus N] [--json] [--timeout S] [--hash-seed N]
+  iterscope run PROG.o --map MAP.json [--cpus N] [--json] [--timeout S]
+  iterscope disasm PROG.o
+  iterscope bench [--elements N] [--printf]";
+
+struct Args {
+    cmd: String,
+    target: Option<String>,
+    object: Option<String>,
+    map: Option<String>,
+    cpus: u32,
+    json: bool,
+    timeout: f64,
+    hash_seed: Option<u32>,
+    elements: u32,
+    printf: bool,
+}
+
+fn parse_args(argv: &[String]) -> Result<Args, String> {
+    let mut a = Args {
+        cmd: String::new(),
+        target: None,
+        object: None,
+        map: None,
+        cpus: 2,
+        json: false,
+        timeout: 10.0,
+        hash_seed: None,
+        elements: 1_000_000,
+        printf: false,
+    };
+    let mut it = argv.iter();
+    a.cmd = it.next().cloned().ok_or("missing command")?;
+    while let Some(arg) = it.next() {
+        let mut val = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--object" => a.object = Some(val("--object")?),
+            "--map" => a.map = Some(val("--map")?),
+            "--cpus" => {
+                a.cpus = val("--cpus")?
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=1024).contains(n))
+                    .ok_or("--cpus takes a number from 1 to 1024")?;
+            }
+            "--timeout" => {
+                a.timeout = val("--timeout")?
+                    .parse()
+                    .ok()
+                    .filter(|t: &f64| *t > 0.0)
+                    .ok_or("--timeout takes a positive number of seconds")?;
+            }
+            "--hash-seed" => {
+                a.hash_seed = Some(val("--hash-seed")?.parse().map_err(|_| "--hash-seed takes a u32")?);
+            }
+            "--elements" => {
+                a.elements = val("--elements")?.parse().map_err(|_| "--elements takes a number")?;
+            }
+            "--json" => a.json = true,
+            "--printf" => a.printf = true,
+            "-h" | "--help" => return Err(String::new()),
+            s if s.starts_with('-') => return Err(format!("unknown option {s}")),
+            s if a.target.is_none() => a.target = Some(s.to_string()),
+            s => return Err(format!("unexpected argument {s}")),
+        }
+    }
+    Ok(a)
+}
+
+fn read_file(p: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+}
+
+/// libbpf's object name: the file name up to its first '.'.
+fn object_name(p: &Path) -> String {
+    let f = p.file_name().and_then(|f| f.to_str()).unwrap_or("prog");
+    f.split('.').next().unwrap_or("prog").chars().take(8).collect()
+}
+
+fn compile_c(src: &Path, cflags: &[String], cpus: u32) -> Result<PathBuf, String> {
+    let clang = which("clang").ok_or_else(|| {
+        format!(
+            "{} is C source and clang is not installed: install clang (apt-get install clang llvm libbpf-dev bpftool) or pass --object PROG.o",
+            src.display()
+        )
+    })?;
+    let dir = std::env::temp_dir().join(format!("iterscope-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let vmlinux = dir.join("vmlinux.h");
+    let have_btf = Path::new("/sys/kernel/btf/vmlinux").exists();
+    let local = src.parent().map(|d| d.join("vmlinux.h"));
+    if let (true, Some(bpftool)) = (have_btf, which("bpftool")) {
+        let out = std::process::Command::new(bpftool)
+            .args(["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c"])
+            .output()
+            .map_err(|e| format!("bpftool failed: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("bpftool btf dump failed: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        std::fs::write(&vmlinux, out.stdout).map_err(|e| format!("cannot write vmlinux.h: {e}"))?;
+    } else if let Some(l) = local.filter(|l| l.exists()) {
+        std::fs::copy(&l, &vmlinux).map_err(|e| format!("cannot copy {}: {e}", l.display()))?;
+    } else {
+        return Err("no vmlinux.h: need bpftool and /sys/kernel/btf/vmlinux, or a vmlinux.h beside the source".into());
+    }
+    let obj = dir.join("prog.bpf.o");
+    let out = std::process::Command::new(clang)
+        .args(["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86"])
+        .arg(format!("-DORACLE_NCPUS={cpus}"))
+        .arg(format!("-I{}", dir.display()))
+        .arg("-I/usr/include")
+        .args(cflags)
+        .arg("-c")
+        .arg(src)
+        .arg("-o")
+        .arg(&obj)
+        .output()
+        .map_err(|e| format!("clang failed to start: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("compile error:\n{}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(obj)
+}
+
+fn which(tool: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(tool))
+            .find(|p| p.is_file())
+    })
+}
+
+fn load_scenario(a: &Args) -> Result<(Scenario, Vec<u8>, String), String> {
+    let target = a.target.as_deref().ok_or("run needs a SCENARIO.json or PROG.o")?;
+    let tpath = Path::new(target);
+    let (sc, base) = if let Some(map) = &a.map {
+        let text = String::from_utf8(read_file(Path::new(map))?).map_err(|_| format!("{map} is not UTF-8"))?;
+        let ms: MapScenario = serde_json::from_str(&text).map_err(|e| format!("{map}: {e}"))?;
+        let sc = Scenario {
+            description: String::new(),
+            program: target.to_string(),
+            cflags: Vec::new(),
+            map: ms,
+            reads: vec![scenario::ReadSpec::default()],
+            dump_map_after: false,
+            output_summary_only: false,
+            order_insensitive: false,
+            cpu: 0,
+            hash_seed: None,
+        };
+        (sc, PathBuf::from("."))
+    } else {
+        let text = String::from_utf8(read_file(tpath)?).map_err(|_| format!("{target} is not UTF-8"))?;
+        let sc = Scenario::from_json(&text).map_err(|e| format!("{target}: {e}"))?;
+        (sc, tpath.parent().map(Path::to_path_buf).unwrap_or_default())
+    };
+    let prog_path = match &a.object {
+        Some(o) => PathBuf::from(o),
+        None if a.map.is_some() => PathBuf::from(target),
+        None => base.join(&sc.program),
+    };
+    let obj_path = if prog_path.extension().is_some_and(|e| e == "c") {
+        compile_c(&prog_path, &sc.cflags, a.cpus)?
+    } else {
+        prog_path.clone()
+    };
+    let bytes = read_file(&obj_path)?;
+    Ok((sc, bytes, object_name(&prog_path)))
+}
+
+fn print_report(r: &scenario::Report, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r.to_json()).unwrap_or_default());
+        return;
+    }
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for (i, read) in r.reads.iter().enumerate() {
+        if r.reads.len() > 1 {
+            let _ = writeln!(out, "--- session {} ({}-byte reads) ---", i + 1, read.read_size);
+        }
+        let _ = out.write_all(&read.bytes);
+        if let Some(e) = read.read_error {
+            let _ = writeln!(out, "read: {e}");
+        }
+    }
+    for f in &r.map_update_failures {
+        eprintln!("map update failed: {} {}: {}", f.kind, f.index, f.errno);
+    }
+    eprintln!("load: {}", r.load);
+    if let Some(a) = &r.attach {
+        eprintln!("attach: {a}");
+    }
+}
+
+fn cmd_run(a: &Args) -> ExitCode {
+    let loaded = match load_scenario(a) {
+        Ok(x) => x,
+        Err(e) => return fail(a.json, &e),
+    };
+    let (sc, bytes, name) = loaded;
+    let opts = RunOptions {
+        ncpus: a.cpus,
+        hash_seed: a.hash_seed,
+        ..RunOptions::default()
+    };
+    let (tx, rx) = mpsc::channel();
+    // rbpf cannot be interrupted: run on a worker and give up on it after the timeout.
+    std::thread::spawn(move || {
+        let r = scenario::run_scenario(&sc, &bytes, &name, &opts);
+        let _ = tx.send(r.map_err(|e| e.to_string()));
+    });
+    match rx.recv_timeout(Duration::from_secs_f64(a.timeout)) {
+        Ok(Ok(rep)) => {
+            print_report(&rep, a.json);
+            ExitCode::SUCCESS
+        }
+        Ok(Err(e)) => fail(a.json, &e),
+        Err(_) => fail(
+            a.json,
+            &format!(
+                "timeout: the run did not finish within {} s (the engine has no instruction budget; a program that never ends is stopped here)",
+                a.timeout
+            ),
+        ),
+    }
+}
+
+fn fail(json: bool, msg: &str) -> ExitCode {
+    if json {
+        println!("{}", serde_json::json!({ "error": msg }));
+    } else {
+        eprintln!("iterscope: {msg}");
+    }
+    ExitCode::from(1)
+}
+
+fn cmd_bench(a: &Args) -> ExitCode {
+    let bench = iterscope_emulator::bench::Bench {
+        elements: a.elements,
+        printf: a.printf,
+    };
+    let start = Instant::now();
+    match bench.run() {
+        Ok(r) => {
+            let secs = start.elapsed().as_secs_f64();
+            println!(
+                "{} elements, {} program calls, {} bytes of output, {:.3} s ({:.0} elements/s){}",
+                a.elements,
+                r.calls,
+                r.bytes,
+                secs,
+                f64::from(a.elements) / secs,
+                if a.printf { ", bpf_seq_printf per element" } else { ", sum only" }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(false, &e.to_string()),
+    }
+}
+
+fn cmd_disasm(a: &Args) -> ExitCode {
+    let Some(target) = a.target.as_deref() else {
+        return fail(false, "disasm needs PROG.o");
+    };
+    let path = Path::new(target);
+    let bytes = match read_file(path) {
+        Ok(b) => b,
+        Err(e) => return fail(false, &e),
+    };
+    let obj = match iterscope_emulator::elf::parse(&bytes, &object_name(path)) {
+        Ok(o) => o,
+        Err(e) => return fail(false, &format!("{target}: {e}")),
+    };
+    for p in &obj.programs {
+        println!("{}: SEC(\"{}\"), {} instructions", p.name, p.section, p.insns.len() / 8);
+        for (k, op, text) in iterscope_emulator::asm::disasm_program(&p.insns) {
+            println!("{k:>5}: ({op:02x}) {text}");
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let a = match parse_args(&argv) {
+        Ok(a) => a,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("iterscope: {e}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match a.cmd.as_str() {
+        "run" => cmd_run(&a),
+        "bench" => cmd_bench(&a),
+        "disasm" => cmd_disasm(&a),
+        other => {
+            eprintln!("iterscope: unknown command {other}\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,1 +1,366 @@
-//! (module under construction)
+//! The iterator driver: Linux's `bpf_seq_read` protocol over an emulated map.
+//!
+//! A [`Machine`] holds one loaded program ([`Code`]) and its [`World`] (maps, models, seq
+//! buffer). Each [`Session`] is one open of the iterator file: it starts at `seq_num` 0 with
+//! a fresh `session_id` and keeps its cursor, pending bytes and `done_stop` between reads.
+//! [`Machine::read`] is one `read(2)` of a caller-chosen size and follows the kernel's
+//! algorithm step by step: pending bytes first; otherwise refill the 32 KiB buffer element by
+//! element until the requested size is buffered, an element overflows (its output dropped and
+//! the element re-run on the next read — side effects repeat, as on Linux) or the map ends,
+//! in which case the program runs once more with NULL key and value and the last element's
+//! `seq_num`. A program return of 1 means "retry this element" (`EAGAIN` when it is first in
+//! the read). Each read is bounded (32 KiB of output, at most `MAX_ITER_OBJECTS` elements), so
+//! a caller that wants progress and cancellation drives reads one at a time.
+//!
+//! Optionally every program invocation is recorded as a [`CallRecord`] (key, value before and
+//! after, bytes written, helper calls, return value); leave it off for million-element runs.
+//!
+//! Not here: parsing objects, creating maps from a scenario (see `scenario`), verification.
+
+use crate::errno::Errno;
+use crate::helpers::runtime::{HelperCall, HelperFault, World};
+use crate::maps::{IterCursor, IterElem};
+use crate::mem::Region;
+use crate::vm::{Code, RunError, Vm};
+
+/// Objects one read may visit before it stops (`MAX_ITER_OBJECTS`).
+pub const MAX_ITER_OBJECTS: u64 = 1_000_000;
+
+/// Context layout: `bpf_iter__bpf_map_elem` at 0, `bpf_iter_meta` at 32.
+const CTX_SIZE: usize = 64;
+const META_OFF: usize = 32;
+
+/// Why a read failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    /// What `read(2)` returns on Linux (E2BIG, EAGAIN).
+    #[error("read failed: {0}")]
+    Errno(Errno),
+    /// Something Linux never does: the engine stopped the program.
+    #[error("program run {call} (seq_num {seq_num}) failed: {source}")]
+    Run {
+        /// Index of the invocation in the session.
+        call: u64,
+        /// Its seq_num.
+        seq_num: u64,
+        /// The engine's error.
+        #[source]
+        source: RunError,
+    },
+}
+
+/// One program invocation, as the timeline shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRecord {
+    /// `meta->seq_num` the program saw.
+    pub seq_num: u64,
+    /// The final call with NULL key and value.
+    pub is_stop: bool,
+    /// A repeat of an element after an overflow or a return of 1.
+    pub rerun: bool,
+    /// Index of the read(2) in the session during which it ran.
+    pub read: u32,
+    /// Key bytes (None on the stop call).
+    pub key: Option<Vec<u8>>,
+    /// Value bytes before the call.
+    pub value_before: Option<Vec<u8>>,
+    /// Value bytes after the call.
+    pub value_after: Option<Vec<u8>>,
+    /// Bytes the call added to the seq buffer (before any discard).
+    pub output: Vec<u8>,
+    /// Whether its output was discarded (overflow or retry).
+    pub discarded: bool,
+    /// r0.
+    pub ret: u64,
+    /// Helper calls in order.
+    pub helpers: Vec<HelperCall>,
+    /// A helper fault the verifier would have prevented.
+    pub fault: Option<HelperFault>,
+}
+
+/// One open of the iterator file.
+#[derive(Debug, Default, Clone)]
+pub struct Session {
+    /// `meta->session_id`.
+    pub session_id: u64,
+    /// The current `seq_num`.
+    pub seq_num: u64,
+    cursor: IterCursor,
+    done_stop: bool,
+    pending_from: usize,
+    pending: usize,
+    /// Successful read(2) calls so far (including a final 0-byte one).
+    pub read_calls: u32,
+    /// read(2) calls attempted.
+    pub reads: u32,
+    /// Program invocations so far.
+    pub calls: u64,
+    /// Whether EOF was returned.
+    pub eof: bool,
+    last_shown: Option<u64>,
+}
+
+/// A loaded program with its maps, ready to open sessions.
+#[derive(Debug)]
+pub struct Machine {
+    code: Code,
+    world: Option<Box<World>>,
+    ctx: Region,
+    next_session_id: u64,
+    /// Record each call (off for large runs).
+    pub record: bool,
+    /// Calls recorded since the last [`Machine::take_records`].
+    records: Vec<CallRecord>,
+    regions: Vec<std::ops::Range<u64>>,
+}
+
+impl Machine {
+    /// A machine running `code` over `world` (map 0 is the iterated map).
+    pub fn new(code: Code, world: World) -> Machine {
+        let mut ctx = Region::new(CTX_SIZE);
+        let regions = world.regions();
+        let meta = ctx.addr() + META_OFF as u64;
+        let bytes = ctx.bytes_mut();
+        bytes[0..8].copy_from_slice(&meta.to_le_bytes());
+        bytes[8..16].copy_from_slice(&world.model_addr(0).to_le_bytes());
+        bytes[META_OFF..META_OFF + 8].copy_from_slice(&world.seq_file.addr().to_le_bytes());
+        Machine {
+            code,
+            world: Some(Box::new(world)),
+            ctx,
+            next_session_id: 1,
+            record: false,
+            records: Vec::new(),
+            regions,
+        }
+    }
+
+    /// The world (maps, trace pipe), between reads.
+    pub fn world(&self) -> &World {
+        self.world.as_deref().expect("world is only lent out during a run")
+    }
+
+    /// The world, mutably (e.g. to edit maps between reads).
+    pub fn world_mut(&mut self) -> &mut World {
+        self.world.as_deref_mut().expect("world is only lent out during a run")
+    }
+
+    /// Opens a session (a new iterator file): seq_num 0, the next session id.
+    pub fn open(&mut self) -> Session {
+        let s = Session {
+            session_id: self.next_session_id,
+            ..Session::default()
+        };
+        self.next_session_id += 1;
+        s
+    }
+
+    /// Takes the call records gathered so far.
+    pub fn take_records(&mut self) -> Vec<CallRecord> {
+        std::mem::take(&mut self.records)
+    }
+
+    /// One `read(fd, buf, size)`: appends what it returns to `out` and returns its length
+    /// (0 = EOF).
+    pub fn read(&mut self, s: &mut Session, size: usize, out: &mut Vec<u8>) -> Result<usize, ReadError> {
+        s.reads += 1;
+        let r = self.read_inner(s, size, out);
+        match &r {
+            Ok(n) => {
+                s.read_calls += 1;
+                if *n == 0 {
+                    s.eof = true;
+                }
+            }
+            Err(_) => {}
+        }
+        r
+    }
+
+    fn read_inner(&mut self, s: &mut Session, size: usize, out: &mut Vec<u8>) -> Result<usize, ReadError> {
+        if size == 0 {
+            return Ok(0);
+        }
+        let vm = self.code.vm(&self.regions).map_err(|e| ReadError::Run {
+            call: s.calls,
+            seq_num: s.seq_num,
+            source: e,
+        })?;
+        let Machine {
+            world, ctx, record, records, ..
+        } = self;
+        let mut d = Driver {
+            vm: &vm,
+            world,
+            ctx,
+            record: *record,
+            records,
+            read_index: s.reads - 1,
+        };
+        {
+            let w = d.w();
+            if s.pending > 0 {
+                let n = s.pending.min(size);
+                out.extend_from_slice(&w.seq.buf[s.pending_from..s.pending_from + n]);
+                s.pending -= n;
+                s.pending_from += n;
+                return Ok(n);
+            }
+            w.seq.truncate(0);
+            w.ktime_ns += 1_000;
+        }
+        s.pending_from = 0;
+
+        let mut p = d.w().maps[0].iter_start(&mut s.cursor);
+        if let Some(elem) = p {
+            let ret = d.show(s, Some(elem))?;
+            let overflowed = d.w().seq.overflowed;
+            if ret != 0 || overflowed {
+                d.w().seq.truncate(0);
+                return Err(ReadError::Errno(if ret != 0 { Errno::EAGAIN } else { Errno::E2BIG }));
+            }
+            let mut num_objs: u64 = 0;
+            loop {
+                num_objs += 1;
+                let offs = d.w().seq.buf.len();
+                p = d.w().maps[0].iter_next(&mut s.cursor);
+                let Some(elem) = p else { break };
+                s.seq_num += 1;
+                if offs >= size {
+                    break;
+                }
+                if num_objs >= MAX_ITER_OBJECTS {
+                    if offs == 0 {
+                        return Err(ReadError::Errno(Errno::EAGAIN));
+                    }
+                    break;
+                }
+                let ret = d.show(s, Some(elem))?;
+                let overflowed = d.w().seq.overflowed;
+                if ret != 0 || overflowed {
+                    d.discard_last();
+                    d.w().seq.truncate(offs);
+                    if offs == 0 {
+                        return Err(ReadError::Errno(if ret != 0 { Errno::EAGAIN } else { Errno::E2BIG }));
+                    }
+                    break;
+                }
+            }
+        }
+        if p.is_none() && !s.done_stop {
+            let offs = d.w().seq.buf.len();
+            d.show(s, None)?;
+            if d.w().seq.overflowed {
+                d.discard_last();
+                d.w().seq.truncate(offs);
+                if offs == 0 {
+                    return Err(ReadError::Errno(Errno::E2BIG));
+                }
+            } else {
+                s.done_stop = true;
+            }
+        }
+        let w = d.w();
+        let n = w.seq.buf.len().min(size);
+        out.extend_from_slice(&w.seq.buf[..n]);
+        s.pending = w.seq.buf.len() - n;
+        s.pending_from = n;
+        Ok(n)
+    }
+}
+
+/// Borrowed pieces of a machine for one read.
+struct Driver<'a, 'v> {
+    vm: &'a Vm<'v>,
+    world: &'a mut Option<Box<World>>,
+    ctx: &'a mut Region,
+    record: bool,
+    records: &'a mut Vec<CallRecord>,
+    read_index: u32,
+}
+
+impl Driver<'_, '_> {
+    fn w(&mut self) -> &mut World {
+        self.world.as_deref_mut().expect("world is only lent out during a run")
+    }
+
+    fn discard_last(&mut self) {
+        if let Some(r) = self.records.last_mut() {
+            r.discarded = true;
+        }
+    }
+
+    /// Runs the program on `elem` (None: the stop call); returns r0.
+    fn show(&mut self, s: &mut Session, elem: Option<IterElem>) -> Result<u64, ReadError> {
+        let (key_addr, value_addr) = elem.map_or((0, 0), |e| (e.key_addr, e.value_addr));
+        {
+            let c = self.ctx.bytes_mut();
+            c[16..24].copy_from_slice(&key_addr.to_le_bytes());
+            c[24..32].copy_from_slice(&value_addr.to_le_bytes());
+            c[META_OFF + 8..META_OFF + 16].copy_from_slice(&s.session_id.to_le_bytes());
+            c[META_OFF + 16..META_OFF + 24].copy_from_slice(&s.seq_num.to_le_bytes());
+        }
+        let rerun = elem.is_some() && s.last_shown == Some(s.seq_num);
+        if elem.is_some() {
+            s.last_shown = Some(s.seq_num);
+        }
+        let record = self.record;
+        let (ks, vs, offs) = {
+            let w = self.w();
+            let m = &w.maps[0];
+            let ks = m.def().key_size as usize;
+            let vs = m.iter_value_size();
+            if record {
+                w.calls = Some(Vec::new());
+            }
+            w.fault = None;
+            (ks, vs, w.seq.buf.len())
+        };
+        let before = if record {
+            elem.map(|_| {
+                let w = self.w();
+                (
+                    w.peek(key_addr, ks).map(<[u8]>::to_vec).unwrap_or_default(),
+                    w.peek(value_addr, vs).map(<[u8]>::to_vec).unwrap_or_default(),
+                )
+            })
+        } else {
+            None
+        };
+        let call = s.calls;
+        s.calls += 1;
+        let r = self.vm.run(self.world, self.ctx.bytes_mut());
+        let ret = r.map_err(|source| ReadError::Run {
+            call,
+            seq_num: s.seq_num,
+            source,
+        })?;
+        if record {
+            let read = self.read_index;
+            let w = self.w();
+            let output = w.seq.buf.get(offs..).map(<[u8]>::to_vec).unwrap_or_default();
+            let value_after = elem.and_then(|_| w.peek(value_addr, vs).map(<[u8]>::to_vec));
+            let helpers = w.calls.take().unwrap_or_default();
+            let fault = w.fault.take();
+            let (key, value_before) = match before {
+                Some((k, v)) => (Some(k), Some(v)),
+                None => (None, None),
+            };
+            self.records.push(CallRecord {
+                seq_num: s.seq_num,
+                is_stop: elem.is_none(),
+                rerun,
+                read,
+                key,
+                value_before,
+                value_after,
+                output,
+                discarded: false,
+                ret,
+                helpers,
+                fault,
+            });
+        }
+        Ok(ret)
+    }
+}

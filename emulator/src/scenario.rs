@@ -1,0 +1,842 @@
+//! Scenarios: the kernel oracle's `case.json` format, run end to end, reported in the
+//! oracle's `expected.json` shape.
+//!
+//! A [`Scenario`] names a program, describes the iterated map (type, sizes, flags, entries or
+//! a generator, then update/delete ops) and the read sessions to perform. [`run_scenario`]
+//! loads the object, creates the maps (the iterated one, the object's own `.maps` and its
+//! global-data maps), applies the entries and ops as `BPF_MAP_UPDATE_ELEM` /
+//! `BPF_MAP_DELETE_ELEM` from userspace on the scenario's CPU (failures recorded, as the
+//! oracle does), "attaches", runs each read session to EOF or error, and dumps the map if
+//! asked. [`Report::to_json`] prints the fields the oracle's README defines, so recorded
+//! cases compare field by field.
+//!
+//! Not here: compiling C (the CLI does that), verification verdicts (every program loads
+//! until the verifier lands), the map-element iterator's attach-time access-size check
+//! (it needs the verifier's recorded access sizes).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::elf::{self, ProgramKind, RelocTarget};
+use crate::errno::Errno;
+use crate::helpers::runtime::World;
+use crate::iter::{CallRecord, Machine, ReadError};
+use crate::maps::{
+    DumpValue, Map, MapDef, MapKind, MapLimits, UpdateValue, BPF_ANY, BPF_EXIST, BPF_F_MMAPABLE,
+    BPF_F_RDONLY_PROG, BPF_F_ZERO_SEED, BPF_NOEXIST,
+};
+use crate::vm::{Code, Patch};
+use crate::Error;
+
+/// A scenario file (the oracle's `case.json`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Scenario {
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// The program: a `.o`, or a `.c` the CLI compiles; relative to the scenario file.
+    pub program: String,
+    /// Extra clang flags for a `.c` program.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cflags: Vec<String>,
+    /// The iterated map.
+    pub map: MapScenario,
+    /// One entry per read session; default one session of 4096-byte reads.
+    #[serde(default = "default_reads")]
+    pub reads: Vec<ReadSpec>,
+    /// Dump the map (GET_NEXT_KEY order) after all reads.
+    #[serde(default)]
+    pub dump_map_after: bool,
+    /// Report sha256/lines/head/tail instead of the text.
+    #[serde(default)]
+    pub output_summary_only: bool,
+    /// Only the multiset of output lines is stable (random hash seed).
+    #[serde(default)]
+    pub order_insensitive: bool,
+    /// CPU the updates and the program run on.
+    #[serde(default)]
+    pub cpu: u32,
+    /// Emulator only: the hash seed of a map created without `BPF_F_ZERO_SEED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash_seed: Option<u32>,
+}
+
+fn default_reads() -> Vec<ReadSpec> {
+    vec![ReadSpec::default()]
+}
+
+/// One read session.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReadSpec {
+    /// Bytes asked for per read(2).
+    #[serde(default = "default_read_size")]
+    pub read_size: usize,
+}
+
+impl Default for ReadSpec {
+    fn default() -> Self {
+        ReadSpec { read_size: 4096 }
+    }
+}
+
+fn default_read_size() -> usize {
+    4096
+}
+
+/// The iterated map of a scenario.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MapScenario {
+    /// `hash`, `array`, `percpu_hash`, `percpu_array`, `lru_hash`, `lru_percpu_hash`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Map name (at most 15 characters); default `orc_map`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Key size in bytes.
+    pub key_size: u32,
+    /// Value size in bytes.
+    pub value_size: u32,
+    /// max_entries.
+    pub max_entries: u32,
+    /// map_flags (64 = `BPF_F_ZERO_SEED`).
+    #[serde(default)]
+    pub flags: u32,
+    /// Entries applied first.
+    #[serde(default)]
+    pub entries: Entries,
+    /// Operations applied after the entries, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ops: Vec<Op>,
+}
+
+/// Explicit entries or a generator.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Entries {
+    /// Explicit entries.
+    List(Vec<Entry>),
+    /// `{"gen":"seq", ...}`.
+    Gen(Generator),
+}
+
+impl Default for Entries {
+    fn default() -> Self {
+        Entries::List(Vec::new())
+    }
+}
+
+/// One entry: hex key, hex value (or one per CPU), update flag.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Entry {
+    /// Key bytes in hex.
+    pub key: String,
+    /// Value bytes in hex, or one hex value per CPU.
+    pub value: HexValue,
+    /// `any` (default), `noexist` or `exist`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<String>,
+}
+
+/// A hex value or a per-CPU list of hex values.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum HexValue {
+    /// One value (replicated to every CPU of a per-CPU map).
+    One(String),
+    /// One value per CPU.
+    PerCpu(Vec<String>),
+}
+
+/// `key = start + i*step`, `value = key*mul + add (+ cpu*cpu_add)`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Generator {
+    /// Only `seq`.
+    pub gen: String,
+    /// Number of entries.
+    pub count: u64,
+    /// First key.
+    #[serde(default)]
+    pub start: u64,
+    /// Key step.
+    #[serde(default = "one")]
+    pub step: u64,
+    /// Value multiplier.
+    #[serde(default = "one")]
+    pub mul: u64,
+    /// Value addend.
+    #[serde(default)]
+    pub add: u64,
+    /// Per-CPU value addend per CPU index.
+    #[serde(default)]
+    pub cpu_add: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// An update or delete after the entries.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Op {
+    /// `update` or `delete`.
+    pub op: String,
+    /// Key bytes in hex.
+    pub key: String,
+    /// Value for updates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<HexValue>,
+    /// `any` (default), `noexist` or `exist`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<String>,
+}
+
+/// Why a scenario is not usable; names the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScenarioError {
+    /// Not valid JSON or not the scenario shape.
+    #[error("scenario is not valid: {0}")]
+    Json(String),
+    /// A field has a bad value.
+    #[error("scenario field {field}: {what}")]
+    Field {
+        /// JSON path of the field (`map.entries[3].key`).
+        field: String,
+        /// What is wrong.
+        what: String,
+    },
+    /// The object has no iterator program.
+    #[error("object has no SEC(\"iter/bpf_map_elem\") program")]
+    NoProgram,
+    /// The iterated map could not be created (what BPF_MAP_CREATE would return).
+    #[error("map create failed: {0}")]
+    MapCreate(String),
+}
+
+impl Scenario {
+    /// Parses a scenario from JSON text.
+    pub fn from_json(text: &str) -> Result<Scenario, Error> {
+        serde_json::from_str(text).map_err(|e| Error::Scenario(ScenarioError::Json(e.to_string())))
+    }
+
+    /// Serialises back to pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// Options of a run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Possible CPUs (2 in the recorded cases).
+    pub ncpus: u32,
+    /// Seed for maps without `BPF_F_ZERO_SEED` (overridden by the scenario's `hash_seed`);
+    /// None: random, as on Linux.
+    pub hash_seed: Option<u32>,
+    /// Record every call of the first session.
+    pub record_calls: bool,
+    /// Memory limits for maps.
+    pub limits: MapLimits,
+    /// Seed of `bpf_get_prandom_u32`.
+    pub prandom_seed: u64,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            ncpus: 2,
+            hash_seed: None,
+            record_calls: false,
+            limits: MapLimits::default(),
+            prandom_seed: 0x5eed,
+        }
+    }
+}
+
+/// A failed entry or op (`{"entry": i, "error": ...}` / `{"op": i, ...}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateFailure {
+    /// `entry` or `op`.
+    pub kind: &'static str,
+    /// Index in its list.
+    pub index: usize,
+    /// The errno.
+    pub errno: Errno,
+}
+
+/// One read session's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadReport {
+    /// Bytes asked for per read(2).
+    pub read_size: usize,
+    /// All bytes read.
+    pub bytes: Vec<u8>,
+    /// Successful read(2) calls, including the final 0-byte one.
+    pub read_calls: u32,
+    /// The error that ended the session, if any.
+    pub read_error: Option<Errno>,
+    /// Program invocations in the session.
+    pub prog_calls: u64,
+}
+
+/// The result of a scenario, in the oracle's terms.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// `ok` or `rejected`.
+    pub load: String,
+    /// The verifier's complaint, `""` when loaded.
+    pub verifier_error: String,
+    /// strerror of a rejected load.
+    pub load_error: Option<String>,
+    /// `ok`, `failed: <strerror> (<ERRNO>)`, or None when not attempted.
+    pub attach: Option<String>,
+    /// Possible CPUs.
+    pub ncpus: u32,
+    /// The map parameters as given.
+    pub map: MapScenario,
+    /// Failed entries and ops.
+    pub map_update_failures: Vec<UpdateFailure>,
+    /// One per read session.
+    pub reads: Vec<ReadReport>,
+    /// The map after all reads (when asked).
+    pub map_after: Option<Vec<(Vec<u8>, DumpValue)>>,
+    /// Calls of the first session (when recording).
+    pub calls: Vec<CallRecord>,
+    /// Summarise outputs.
+    pub output_summary_only: bool,
+    /// `bpf_trace_printk` output.
+    pub trace_pipe: Vec<u8>,
+}
+
+fn hex_decode(s: &str, field: &str) -> Result<Vec<u8>, ScenarioError> {
+    let s = s.trim();
+    let bad = |what: String| ScenarioError::Field {
+        field: field.to_string(),
+        what,
+    };
+    if s.len() % 2 != 0 {
+        return Err(bad(format!("hex string has odd length {}", s.len())));
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| {
+            u8::from_str_radix(s.get(i..i + 2).unwrap_or("??"), 16)
+                .map_err(|_| bad(format!("invalid hex at character {i}")))
+        })
+        .collect()
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex_encode(bytes: &[u8]) -> String {
+    const D: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(D[(b >> 4) as usize] as char);
+        s.push(D[(b & 15) as usize] as char);
+    }
+    s
+}
+
+fn parse_flag(f: Option<&str>, field: &str) -> Result<u64, ScenarioError> {
+    match f.unwrap_or("any") {
+        "any" => Ok(BPF_ANY),
+        "noexist" => Ok(BPF_NOEXIST),
+        "exist" => Ok(BPF_EXIST),
+        other => Err(ScenarioError::Field {
+            field: field.to_string(),
+            what: format!("unknown flag {other:?} (any, noexist, exist)"),
+        }),
+    }
+}
+
+fn le_bytes(v: u64, size: usize) -> Vec<u8> {
+    let mut out = vec![0u8; size];
+    let b = v.to_le_bytes();
+    let n = size.min(8);
+    out[..n].copy_from_slice(&b[..n]);
+    out
+}
+
+fn map_kind_of(type_id: u32) -> Option<MapKind> {
+    [
+        MapKind::Hash,
+        MapKind::Array,
+        MapKind::PercpuHash,
+        MapKind::PercpuArray,
+        MapKind::LruHash,
+        MapKind::LruPercpuHash,
+    ]
+    .into_iter()
+    .find(|k| k.bpf_map_type() == type_id)
+}
+
+/// Creates the iterated map of `ms` and applies its entries and ops on `cpu`.
+pub fn build_map(
+    ms: &MapScenario,
+    ncpus: u32,
+    cpu: u32,
+    seed: u32,
+    limits: &MapLimits,
+) -> Result<(Map, Vec<UpdateFailure>), Error> {
+    let kind: MapKind = ms.kind.parse().map_err(|_| {
+        Error::Scenario(ScenarioError::Field {
+            field: "map.type".into(),
+            what: format!(
+                "unknown map type {:?} (hash, array, percpu_hash, percpu_array, lru_hash, lru_percpu_hash)",
+                ms.kind
+            ),
+        })
+    })?;
+    let name = ms.name.clone().unwrap_or_else(|| "orc_map".to_string());
+    if name.len() > 15 {
+        return Err(Error::Scenario(ScenarioError::Field {
+            field: "map.name".into(),
+            what: format!("{name:?} is longer than 15 characters (BPF_OBJ_NAME_LEN - 1)"),
+        }));
+    }
+    let def = MapDef {
+        kind,
+        key_size: ms.key_size,
+        value_size: ms.value_size,
+        max_entries: ms.max_entries,
+        flags: ms.flags,
+        name,
+    };
+    let mut map = Map::create(def, ncpus, seed, limits)
+        .map_err(|e| Error::Scenario(ScenarioError::MapCreate(e.to_string())))?;
+    let mut failures = Vec::new();
+    let ks = ms.key_size as usize;
+    let vs = ms.value_size as usize;
+    let mut apply = |map: &mut Map, key: &[u8], value: &HexValue, flags: u64, field: &str| -> Result<Result<(), Errno>, Error> {
+        Ok(match value {
+            HexValue::One(h) => {
+                let v = hex_decode(h, &format!("{field}.value"))?;
+                map.update(key, UpdateValue::Same(&v), flags, cpu)
+            }
+            HexValue::PerCpu(list) => {
+                let vals = list
+                    .iter()
+                    .enumerate()
+                    .map(|(c, h)| hex_decode(h, &format!("{field}.value[{c}]")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                map.update(key, UpdateValue::PerCpu(&vals), flags, cpu)
+            }
+        })
+    };
+    match &ms.entries {
+        Entries::List(list) => {
+            for (i, e) in list.iter().enumerate() {
+                let field = format!("map.entries[{i}]");
+                let key = hex_decode(&e.key, &format!("{field}.key"))?;
+                let flags = parse_flag(e.flags.as_deref(), &format!("{field}.flags"))?;
+                if let Err(errno) = apply(&mut map, &key, &e.value, flags, &field)? {
+                    failures.push(UpdateFailure {
+                        kind: "entry",
+                        index: i,
+                        errno,
+                    });
+                }
+            }
+        }
+        Entries::Gen(g) => {
+            if g.gen != "seq" {
+                return Err(Error::Scenario(ScenarioError::Field {
+                    field: "map.entries.gen".into(),
+                    what: format!("unknown generator {:?} (only \"seq\")", g.gen),
+                }));
+            }
+            let limit = u64::from(ms.max_entries).saturating_mul(4).max(1 << 20);
+            if g.count > limit {
+                return Err(Error::Scenario(ScenarioError::Field {
+                    field: "map.entries.count".into(),
+                    what: format!("{} entries is more than this emulator generates ({limit})", g.count),
+                }));
+            }
+            let mut percpu = Vec::new();
+            for i in 0..g.count {
+                let k = g.start.wrapping_add(i.wrapping_mul(g.step));
+                let key = le_bytes(k, ks);
+                let base = k.wrapping_mul(g.mul).wrapping_add(g.add);
+                let r = if kind.is_percpu() {
+                    percpu.clear();
+                    for c in 0..u64::from(ncpus) {
+                        percpu.push(le_bytes(base.wrapping_add(c.wrapping_mul(g.cpu_add)), vs));
+                    }
+                    map.update(&key, UpdateValue::PerCpu(&percpu), BPF_ANY, cpu)
+                } else {
+                    map.update(&key, UpdateValue::Same(&le_bytes(base, vs)), BPF_ANY, cpu)
+                };
+                if let Err(errno) = r {
+                    failures.push(UpdateFailure {
+                        kind: "entry",
+                        index: i as usize,
+                        errno,
+                    });
+                }
+            }
+        }
+    }
+    for (i, op) in ms.ops.iter().enumerate() {
+        let field = format!("map.ops[{i}]");
+        let key = hex_decode(&op.key, &format!("{field}.key"))?;
+        let r = match op.op.as_str() {
+            "update" => {
+                let flags = parse_flag(op.flags.as_deref(), &format!("{field}.flags"))?;
+                let Some(value) = &op.value else {
+                    return Err(Error::Scenario(ScenarioError::Field {
+                        field: format!("{field}.value"),
+                        what: "an update needs a value".into(),
+                    }));
+                };
+                apply(&mut map, &key, value, flags, &field)?
+            }
+            "delete" => map.delete(&key, cpu),
+            other => {
+                return Err(Error::Scenario(ScenarioError::Field {
+                    field: format!("{field}.op"),
+                    what: format!("unknown op {other:?} (update, delete)"),
+                }))
+            }
+        };
+        if let Err(errno) = r {
+            failures.push(UpdateFailure {
+                kind: "op",
+                index: i,
+                errno,
+            });
+        }
+    }
+    Ok((map, failures))
+}
+
+fn random_seed() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(0x6a09_e667);
+    h.finish() as u32
+}
+
+/// Loads `object`, builds the world for `sc` and returns a ready machine plus the attach
+/// verdict, update failures and effective map.
+pub fn prepare(
+    sc: &Scenario,
+    object: &[u8],
+    object_name: &str,
+    opts: &RunOptions,
+) -> Result<Prepared, Error> {
+    let obj = elf::parse(object, object_name)?;
+    let prog_idx = obj
+        .programs
+        .iter()
+        .position(|p| matches!(p.kind, ProgramKind::IterBpfMapElem))
+        .ok_or(Error::Scenario(ScenarioError::NoProgram))?;
+    let ncpus = opts.ncpus.max(1);
+    let cpu = sc.cpu.min(ncpus - 1);
+    let seed = if sc.map.flags & BPF_F_ZERO_SEED != 0 {
+        0
+    } else {
+        sc.hash_seed.or(opts.hash_seed).unwrap_or_else(random_seed)
+    };
+    let (iter_map, failures) = build_map(&sc.map, ncpus, cpu, seed, &opts.limits)?;
+    let mut maps = vec![iter_map];
+    for spec in &obj.maps {
+        let kind = map_kind_of(spec.map_type).ok_or_else(|| {
+            Error::Scenario(ScenarioError::MapCreate(format!(
+                "map {:?} in the object has type {}, which this emulator does not model",
+                spec.name, spec.map_type
+            )))
+        })?;
+        let def = MapDef {
+            kind,
+            key_size: spec.key_size,
+            value_size: spec.value_size,
+            max_entries: spec.max_entries,
+            flags: spec.map_flags,
+            name: spec.name.clone(),
+        };
+        maps.push(
+            Map::create(def, ncpus, seed, &opts.limits)
+                .map_err(|e| Error::Scenario(ScenarioError::MapCreate(e.to_string())))?,
+        );
+    }
+    let globals_base = maps.len();
+    for g in &obj.globals {
+        let def = MapDef {
+            kind: MapKind::Array,
+            key_size: 4,
+            value_size: g.data.len().max(1) as u32,
+            max_entries: 1,
+            flags: if g.readonly {
+                BPF_F_MMAPABLE | BPF_F_RDONLY_PROG
+            } else {
+                BPF_F_MMAPABLE
+            },
+            name: g.map_name.clone(),
+        };
+        let mut m = Map::create(def, ncpus, 0, &opts.limits)
+            .map_err(|e| Error::Scenario(ScenarioError::MapCreate(e.to_string())))?;
+        if !g.data.is_empty() {
+            m.update(&[0; 4], UpdateValue::Same(&g.data), BPF_ANY, cpu)
+                .map_err(|e| Error::Scenario(ScenarioError::MapCreate(format!("{}: {e}", g.map_name))))?;
+        }
+        maps.push(m);
+    }
+    let mut world = World::new(maps, ncpus, cpu, opts.prandom_seed);
+    let prog = &obj.programs[prog_idx];
+    let mut patches = Vec::with_capacity(prog.relocs.len());
+    for r in &prog.relocs {
+        let value = match r.target {
+            RelocTarget::Map(i) => world.model_addr(1 + i),
+            RelocTarget::Global { global, offset } => {
+                let m = world.maps.get_mut(globals_base + global).ok_or_else(|| {
+                    Error::Scenario(ScenarioError::MapCreate(format!(
+                        "relocation at instruction {} names global section {global}, which does not exist",
+                        r.insn
+                    )))
+                })?;
+                m.lookup_prog(&[0; 4], cpu).unwrap_or(0).wrapping_add(offset)
+            }
+        };
+        patches.push(Patch { insn: r.insn, value });
+    }
+    let code = Code::prepare(&prog.insns, &patches)?;
+    let attach = if prog.sleepable {
+        Some(format!("failed: {}", Errno::EINVAL))
+    } else {
+        Some("ok".to_string())
+    };
+    let mut machine = Machine::new(code, world);
+    machine.record = opts.record_calls;
+    Ok(Prepared {
+        machine,
+        attach,
+        failures,
+    })
+}
+
+/// A scenario's machine before any read.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The machine.
+    pub machine: Machine,
+    /// The attach verdict (`ok` or `failed: ...`).
+    pub attach: Option<String>,
+    /// Failed entries and ops.
+    pub failures: Vec<UpdateFailure>,
+}
+
+/// Runs `sc` with `object` end to end.
+pub fn run_scenario(
+    sc: &Scenario,
+    object: &[u8],
+    object_name: &str,
+    opts: &RunOptions,
+) -> Result<Report, Error> {
+    let Prepared {
+        mut machine,
+        attach,
+        failures,
+    } = prepare(sc, object, object_name, opts)?;
+    let mut reads = Vec::new();
+    let mut calls = Vec::new();
+    if attach.as_deref() == Some("ok") {
+        for (i, spec) in sc.reads.iter().enumerate() {
+            machine.record = opts.record_calls && i == 0;
+            let r = run_session(&mut machine, spec.read_size)?;
+            if i == 0 {
+                calls = machine.take_records();
+            }
+            reads.push(r);
+        }
+    }
+    let map_after = sc.dump_map_after.then(|| machine.world().maps[0].dump());
+    Ok(Report {
+        load: "ok".into(),
+        verifier_error: String::new(),
+        load_error: None,
+        attach,
+        ncpus: opts.ncpus.max(1),
+        map: sc.map.clone(),
+        map_update_failures: failures,
+        reads,
+        map_after,
+        calls,
+        output_summary_only: sc.output_summary_only,
+        trace_pipe: machine.world().trace_pipe.clone(),
+    })
+}
+
+/// Opens a session and reads it to EOF or error with `read_size`-byte reads.
+pub fn run_session(machine: &mut Machine, read_size: usize) -> Result<ReadReport, Error> {
+    if read_size == 0 {
+        return Err(Error::Scenario(ScenarioError::Field {
+            field: "reads[].read_size".into(),
+            what: "must be at least 1".into(),
+        }));
+    }
+    let mut s = machine.open();
+    let mut bytes = Vec::new();
+    let mut read_error = None;
+    loop {
+        match machine.read(&mut s, read_size, &mut bytes) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(ReadError::Errno(e)) => {
+                read_error = Some(e);
+                break;
+            }
+            Err(e @ ReadError::Run { .. }) => return Err(Error::Read(e)),
+        }
+    }
+    Ok(ReadReport {
+        read_size,
+        bytes,
+        read_calls: s.read_calls,
+        read_error,
+        prog_calls: s.calls,
+    })
+}
+
+fn text_fields(bytes: &[u8], summary: bool, obj: &mut serde_json::Map<String, Value>) {
+    let text = String::from_utf8_lossy(bytes);
+    if summary {
+        obj.insert("text".into(), Value::Null);
+        let digest = Sha256::digest(bytes);
+        obj.insert("sha256".into(), json!(hex_encode(&digest)));
+        let parts: Vec<&str> = text.split('\n').collect();
+        obj.insert("head".into(), json!(parts[..parts.len().min(5)].join("\n")));
+        obj.insert("tail".into(), json!(parts[parts.len().saturating_sub(5)..].join("\n")));
+        obj.insert("lines".into(), json!(text.lines().count()));
+    } else {
+        obj.insert("text".into(), json!(text));
+        if std::str::from_utf8(bytes).is_err() {
+            obj.insert("hex".into(), json!(hex_encode(bytes)));
+        }
+    }
+}
+
+fn dump_value_json(v: &DumpValue) -> Value {
+    match v {
+        DumpValue::Single(b) => json!(hex_encode(b)),
+        DumpValue::PerCpu(list) => Value::Array(list.iter().map(|b| json!(hex_encode(b))).collect()),
+    }
+}
+
+impl Report {
+    /// Bytes of the first read session.
+    pub fn output(&self) -> &[u8] {
+        self.reads.first().map_or(&[], |r| r.bytes.as_slice())
+    }
+
+    /// The oracle's JSON shape.
+    pub fn to_json(&self) -> Value {
+        let mut o = serde_json::Map::new();
+        o.insert("load".into(), json!(self.load));
+        o.insert("verifier_error".into(), json!(self.verifier_error));
+        if let Some(e) = &self.load_error {
+            o.insert("load_error".into(), json!(e));
+        }
+        o.insert("attach".into(), json!(self.attach));
+        if self.output_summary_only {
+            o.insert("output".into(), Value::Null);
+        } else if let Some(first) = self.reads.first() {
+            o.insert("output".into(), json!(String::from_utf8_lossy(&first.bytes)));
+            if std::str::from_utf8(&first.bytes).is_err() {
+                o.insert("output_hex".into(), json!(hex_encode(&first.bytes)));
+            }
+        }
+        o.insert("ncpus".into(), json!(self.ncpus));
+        let mut m = json!({
+            "type": self.map.kind, "key_size": self.map.key_size,
+            "value_size": self.map.value_size, "max_entries": self.map.max_entries,
+        });
+        if self.map.flags != 0 {
+            m["flags"] = json!(self.map.flags);
+        }
+        if let Some(n) = &self.map.name {
+            m["name"] = json!(n);
+        }
+        o.insert("map".into(), m);
+        if !self.map_update_failures.is_empty() {
+            o.insert(
+                "map_update_failures".into(),
+                Value::Array(
+                    self.map_update_failures
+                        .iter()
+                        .map(|f| json!({ f.kind: f.index, "error": f.errno.describe() }))
+                        .collect(),
+                ),
+            );
+        }
+        let reads = self
+            .reads
+            .iter()
+            .map(|r| {
+                let mut ro = serde_json::Map::new();
+                ro.insert("read_size".into(), json!(r.read_size));
+                text_fields(&r.bytes, self.output_summary_only, &mut ro);
+                ro.insert("len".into(), json!(r.bytes.len()));
+                ro.insert("read_calls".into(), json!(r.read_calls));
+                if let Some(e) = r.read_error {
+                    ro.insert("read_error".into(), json!(e.describe()));
+                }
+                ro.insert("prog_calls".into(), json!(r.prog_calls));
+                Value::Object(ro)
+            })
+            .collect();
+        o.insert("reads".into(), Value::Array(reads));
+        if let Some(after) = &self.map_after {
+            o.insert(
+                "map_after".into(),
+                Value::Array(
+                    after
+                        .iter()
+                        .map(|(k, v)| json!({"key": hex_encode(k), "value": dump_value_json(v)}))
+                        .collect(),
+                ),
+            );
+        }
+        if !self.trace_pipe.is_empty() {
+            o.insert("trace_pipe".into(), json!(String::from_utf8_lossy(&self.trace_pipe)));
+        }
+        Value::Object(o)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_oracle_shape() {
+        let sc = Scenario::from_json(
+            r#"{"program":"p.o","map":{"type":"percpu_hash","key_size":4,"value_size":8,
+            "max_entries":4,"entries":[{"key":"01000000","value":["01","02"]},
+            {"key":"02000000","value":"0300000000000000","flags":"noexist"}],
+            "ops":[{"op":"delete","key":"01000000"}]},"reads":[{"read_size":10},{}]}"#,
+        )
+        .unwrap();
+        assert_eq!(sc.reads[1].read_size, 4096);
+        assert!(matches!(sc.map.entries, Entries::List(ref l) if l.len() == 2));
+        let g = Scenario::from_json(
+            r#"{"program":"p.o","map":{"type":"hash","key_size":4,"value_size":8,
+            "max_entries":4,"entries":{"gen":"seq","count":3,"add":5}}}"#,
+        )
+        .unwrap();
+        assert!(matches!(g.map.entries, Entries::Gen(Generator { step: 1, mul: 1, add: 5, .. })));
+    }
+
+    #[test]
+    fn bad_input_names_the_field() {
+        assert!(matches!(
+            Scenario::from_json("{\"program\": 3}"),
+            Err(Error::Scenario(ScenarioError::Json(_)))
+        ));
+        match hex_decode("0x12", "map.entries[0].key") {
+            Err(ScenarioError::Field { field, .. }) => assert_eq!(field, "map.entries[0].key"),
+            other => panic!("{other:?}"),
+        }
+        assert!(hex_decode("abc", "k").is_err());
+        assert_eq!(hex_decode("0aFF", "k").unwrap(), vec![10, 255]);
+    }
+}
