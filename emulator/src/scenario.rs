@@ -407,7 +407,7 @@ pub fn build_map(
     let mut failures = Vec::new();
     let ks = ms.key_size as usize;
     let vs = ms.value_size as usize;
-    let mut apply = |map: &mut Map, key: &[u8], value: &HexValue, flags: u64, field: &str| -> Result<Result<(), Errno>, Error> {
+    let apply = |map: &mut Map, key: &[u8], value: &HexValue, flags: u64, field: &str| -> Result<Result<(), Errno>, Error> {
         Ok(match value {
             HexValue::One(h) => {
                 let v = hex_decode(h, &format!("{field}.value"))?;

@@ -142,9 +142,35 @@ impl Code {
     }
 }
 
-fn engine_error(e: impl std::fmt::Display) -> RunError {
+/// rbpf's `no_std` error only implements `Debug` (`Error { kind: Other, error: "..." }`):
+/// recover the message text.
+fn rbpf_message(e: &rbpf::lib::Error) -> String {
+    let dbg = format!("{e:?}");
+    let Some(start) = dbg.find("error: \"") else {
+        return dbg;
+    };
+    let body = &dbg[start + 8..];
+    let body = body.strip_suffix("\" }").unwrap_or(body);
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some(o) => out.push(o),
+                None => {}
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn engine_error(e: rbpf::lib::Error) -> RunError {
     // rbpf numbers instructions including our prologue: translate "insn #N".
-    let msg = e.to_string();
+    let msg = rbpf_message(&e);
     let mut out = String::with_capacity(msg.len());
     let mut rest = msg.as_str();
     while let Some(pos) = rest.find("insn #") {

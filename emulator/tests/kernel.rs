@@ -65,9 +65,7 @@ fn compare(name: &str, got: &Value, want: &Value, order_insensitive: bool) -> Ve
         } else if order_insensitive {
             let gs = lines_sorted(g["text"].as_str().unwrap_or(""));
             let ws = lines_sorted(w["text"].as_str().unwrap_or(""));
-            if gs != ws {
-                diffs.push(format!("{name}: {}: sorted lines differ", f("text")));
-            }
+            check(&f("text (sorted lines)"), &Value::from(gs), &Value::from(ws));
         } else {
             check(&f("text"), &g["text"], &w["text"]);
             check(

@@ -470,7 +470,8 @@ fn seq_write(w: &mut World, m: u64, data: u64, len: usize) -> u64 {
     ret
 }
 
-/// Renders `fmt`/`data` with the kernel grammar into the scratch buffer (taken out of `w`).
+/// Renders `fmt`/`data` with the kernel grammar into the scratch buffer (taken out of `w`;
+/// the caller puts it back).
 fn render(w: &mut World, id: u32, fmt: u64, fmt_size: u64, data: u64, data_len: u64) -> Result<Vec<u8>, Errno> {
     let nargs = printf::check_data_len(data_len as u32, data == 0)?;
     let mut args = [0u64; 12];
@@ -479,21 +480,21 @@ fn render(w: &mut World, id: u32, fmt: u64, fmt_size: u64, data: u64, data_len: 
             w.fault(id, format!("data {data:#x} size {} is not readable", nargs * 8));
             return Err(Errno::EFAULT);
         };
-        for (i, c) in raw.chunks_exact(8).enumerate() {
+        for (slot, c) in args.iter_mut().zip(raw.chunks_exact(8)) {
             let mut b = [0u8; 8];
             b.copy_from_slice(c);
-            args[i] = u64::from_le_bytes(b);
+            *slot = u64::from_le_bytes(b);
         }
     }
     let fmt_size = fmt_size as u32 as usize;
+    let mut out = std::mem::take(&mut w.scratch);
+    out.clear();
     let Some(fmt_bytes) = w.peek(fmt, fmt_size) else {
+        w.scratch = out;
         w.fault(id, format!("format {fmt:#x} size {fmt_size} is not readable"));
         return Err(Errno::EINVAL);
     };
-    let mut out = std::mem::take(&mut w.scratch);
-    out.clear();
-    let r = printf::seq_printf(fmt_bytes, &args[..nargs], &WorldMem(w), &mut out);
-    match r {
+    match printf::seq_printf(fmt_bytes, &args[..nargs], &WorldMem(w), &mut out) {
         Ok(()) => Ok(out),
         Err(e) => {
             w.scratch = out;
@@ -525,12 +526,13 @@ fn trace_printk(w: &mut World, a: [u64; 5]) -> u64 {
     // bpf_trace_printk(fmt, fmt_size, arg1, arg2, arg3): up to three inline arguments.
     let id = ids::BPF_FUNC_TRACE_PRINTK;
     let fmt_size = a[1] as u32 as usize;
+    let mut out = std::mem::take(&mut w.scratch);
+    out.clear();
     let Some(fmt) = w.peek(a[0], fmt_size) else {
+        w.scratch = out;
         w.fault(id, "format is not readable");
         return neg(Errno::EINVAL);
     };
-    let mut out = std::mem::take(&mut w.scratch);
-    out.clear();
     let args = [a[2], a[3], a[4]];
     // Extra arguments beyond the conversions are ignored by the grammar.
     let r = printf::seq_printf(fmt, &args, &WorldMem(w), &mut out);
