@@ -51,6 +51,19 @@ fn unavailable() -> Option<String> {
     None
 }
 
+/// `num_possible_cpus()` from `/sys/devices/system/cpu/possible` (`0-1` → 2).
+fn possible_cpus() -> u32 {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/possible").unwrap_or_default();
+    text.trim()
+        .split(',')
+        .map(|r| match r.split_once('-') {
+            Some((a, b)) => b.parse::<u32>().unwrap_or(0) - a.parse::<u32>().unwrap_or(0) + 1,
+            None => u32::from(!r.is_empty()),
+        })
+        .sum::<u32>()
+        .max(1)
+}
+
 fn hex_bytes(h: &str) -> Vec<String> {
     (0..h.len() / 2).map(|i| h[2 * i..2 * i + 2].to_string()).collect()
 }
@@ -121,7 +134,11 @@ fn examples_match_the_running_kernel() {
             Err(e) if e.contains("per-CPU value lists") => continue,
             Err(e) => panic!("{}: kernel run failed: {e}", path.display()),
         };
-        let report = run_scenario(&sc, &std::fs::read(&obj).unwrap(), &tag, &RunOptions::default())
+        let opts = RunOptions {
+            ncpus: possible_cpus(),
+            ..RunOptions::default()
+        };
+        let report = run_scenario(&sc, &std::fs::read(&obj).unwrap(), &tag, &opts)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         if report.output() != kernel.as_slice() {
             diffs.push(format!(
