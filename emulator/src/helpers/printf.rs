@@ -780,3 +780,328 @@ fn render(fmt: &[u8], prepared: &Prepared, bin: &[u8; MAX_BPRINTF_BIN_ARGS], sin
     }
     put_literal(sink, text.get(pos..).unwrap_or(&[]));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Guest memory made of (address, bytes) regions.
+    struct Mem(Vec<(u64, Vec<u8>)>);
+
+    impl GuestMem for Mem {
+        fn read(&self, addr: u64, len: usize) -> Option<&[u8]> {
+            self.0.iter().find_map(|(base, bytes)| {
+                let off = usize::try_from(addr.checked_sub(*base)?).ok()?;
+                bytes.get(off..off.checked_add(len)?)
+            })
+        }
+    }
+
+    const HELLO: u64 = 0xffff_8880_0000_1000;
+    const IP4: u64 = 0xffff_8880_0000_2000;
+    const IP6: u64 = 0xffff_8880_0000_3000;
+
+    fn mem() -> Mem {
+        Mem(vec![
+            (HELLO, b"hello\0".to_vec()),
+            (IP4, vec![10, 0, 0, 1]),
+            (
+                IP6,
+                vec![0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+            ),
+        ])
+    }
+
+    fn fmt_z(fmt: &str) -> Vec<u8> {
+        let mut v = fmt.as_bytes().to_vec();
+        v.push(0);
+        v
+    }
+
+    fn ok(fmt: &str, args: &[u64]) -> String {
+        let mut out = Vec::new();
+        seq_printf(&fmt_z(fmt), args, &mem(), &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn err(fmt: &str, args: &[u64]) -> Errno {
+        let mut out = b"keep".to_vec();
+        let e = seq_printf(&fmt_z(fmt), args, &mem(), &mut out).unwrap_err();
+        assert_eq!(out, b"keep", "nothing appended on error for {fmt:?}");
+        e
+    }
+
+    const NEG5: u64 = -5i64 as u64;
+
+    #[test]
+    fn signed_ints() {
+        assert_eq!(ok("%d", &[NEG5]), "-5");
+        assert_eq!(ok("%i", &[NEG5]), "-5");
+        assert_eq!(ok("%ld", &[NEG5]), "-5");
+        assert_eq!(ok("%lld", &[NEG5]), "-5");
+        assert_eq!(ok("%lli", &[u64::MAX]), "-1");
+        assert_eq!(ok("%lld", &[i64::MIN as u64]), "-9223372036854775808");
+    }
+
+    #[test]
+    fn unsigned_ints() {
+        assert_eq!(ok("%u", &[NEG5]), "4294967291");
+        assert_eq!(ok("%lu", &[NEG5]), "18446744073709551611");
+        assert_eq!(ok("%llu", &[NEG5]), "18446744073709551611");
+        assert_eq!(ok("%u", &[0]), "0");
+    }
+
+    #[test]
+    fn hex_ints() {
+        assert_eq!(ok("%x", &[255]), "ff");
+        assert_eq!(ok("%X", &[255]), "FF");
+        assert_eq!(ok("%x", &[0x1_0000_00ff]), "ff");
+        assert_eq!(ok("%lx", &[0xdead_beef_cafe]), "deadbeefcafe");
+        assert_eq!(ok("%llx", &[0xdead_beef_cafe]), "deadbeefcafe");
+        assert_eq!(ok("%llX", &[0xab_cdef]), "ABCDEF");
+        assert_eq!(ok("%08llx", &[0xabc]), "00000abc");
+    }
+
+    #[test]
+    fn widths_and_flags() {
+        assert_eq!(ok("%5d|%-5d|%05d", &[42, 42, 42]), "   42|42   |00042");
+        assert_eq!(ok("%+d", &[5]), "+5");
+        assert_eq!(ok("% d", &[5]), " 5");
+        assert_eq!(ok("%+u|% x", &[5, 5]), "5|5");
+        assert_eq!(ok("%05d", &[NEG5]), "-0005");
+        assert_eq!(ok("%-05d|", &[7]), "7    |");
+        assert_eq!(ok("%+05d", &[7]), "+0007");
+        assert_eq!(ok("%2d", &[12345]), "12345");
+        assert_eq!(ok("%10d|", &[NEG5]), "        -5|");
+    }
+
+    #[test]
+    fn chars() {
+        assert_eq!(ok("%c", &[u64::from(b'A')]), "A");
+        assert_eq!(ok("%c", &[0x4142]), "B");
+        assert_eq!(ok("%5c|", &[u64::from(b'z')]), "    z|");
+        assert_eq!(ok("%-3c|", &[u64::from(b'z')]), "z  |");
+    }
+
+    #[test]
+    fn strings() {
+        assert_eq!(ok("%s", &[HELLO]), "hello");
+        assert_eq!(ok("%-8s|", &[HELLO]), "hello   |");
+        assert_eq!(ok("%8s|", &[HELLO]), "   hello|");
+        assert_eq!(ok("%s|", &[0]), "|");
+        assert_eq!(ok("[%s]", &[0xdead]), "[]");
+        assert_eq!(ok("%s,%s.", &[HELLO, HELLO + 3]), "hello,lo.");
+    }
+
+    #[test]
+    fn string_without_nul_in_readable_memory_is_empty() {
+        // The copy reads up to the end of the buffer; the region ends first, so it faults.
+        let m = Mem(vec![(0x1000, b"abc".to_vec())]);
+        let mut out = Vec::new();
+        seq_printf(b"[%s]\0", &[0x1000], &m, &mut out).unwrap();
+        assert_eq!(out, b"[]");
+    }
+
+    #[test]
+    fn long_string_is_cut_to_the_argument_buffer() {
+        let m = Mem(vec![(0x1000, vec![b'a'; 600])]);
+        let mut out = Vec::new();
+        seq_printf(b"%s\0", &[0x1000], &m, &mut out).unwrap();
+        assert_eq!(out.len(), MAX_BPRINTF_BIN_ARGS - 1);
+        // The buffer is then full: a second string has no room.
+        let mut out = Vec::new();
+        assert_eq!(
+            seq_printf(b"%s %s\0", &[0x1000, 0x1000], &m, &mut out),
+            Err(Errno::ENOSPC)
+        );
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn percent() {
+        assert_eq!(ok("%%", &[]), "%");
+        assert_eq!(ok("%llu%%", &[5]), "5%");
+        assert_eq!(ok("100%% %d%%%%", &[1]), "100% 1%%");
+    }
+
+    #[test]
+    fn pointers() {
+        assert_eq!(ok("%px", &[0x1234]), "0000000000001234");
+        let h = hash_pointer(0x1234);
+        assert_eq!(ok("%pK", &[0x1234]), format!("{:016x}", h));
+        assert_eq!(ok("%p", &[0x1234]), format!("{:016x}", h));
+        assert_eq!(ok("%10p|", &[0x1234]), format!("{:>10x}|", h));
+        assert_eq!(ok("%p", &[0]), "0000000000000000");
+        assert_eq!(ok("%p", &[-14i64 as u64]), "fffffffffffffff2");
+        assert_eq!(ok("%pS %ps %pB", &[0, 0, 0]), "0x0 0x0 0x0");
+        assert_eq!(ok("%pS", &[0xffff_ffff_8100_0000]), "0xffffffff81000000");
+        assert_eq!(ok("%6ps|", &[0]), "   0x0|");
+        assert_eq!(ok("%6pB|", &[0]), "0x0|");
+        assert_eq!(ok("%20px|", &[0x1234]), "                1234|");
+        assert!(ok("%p", &[HELLO]).starts_with("00000000"));
+    }
+
+    #[test]
+    fn pointer_hash_is_deterministic() {
+        assert_eq!(hash_pointer(0x1234), hash_pointer(0x1234));
+        assert_ne!(hash_pointer(0x1234), hash_pointer(0x1235));
+    }
+
+    #[test]
+    fn ip_addresses() {
+        assert_eq!(ok("%pI4", &[IP4]), "10.0.0.1");
+        assert_eq!(ok("%pi4", &[IP4]), "010.000.000.001");
+        assert_eq!(ok("%pI6", &[IP6]), "2001:0db8:0000:0000:0000:0000:0000:0001");
+        assert_eq!(ok("%pi6", &[IP6]), "20010db8000000000000000000000001");
+        assert_eq!(ok("%pI4", &[0]), "0.0.0.0");
+        assert_eq!(ok("%pi6", &[0]), "00000000000000000000000000000000");
+        // Width is ignored for pre-formatted conversions; trailing alphanumerics are eaten.
+        assert_eq!(ok("%20pI4|", &[IP4]), "10.0.0.1|");
+        assert_eq!(ok("%pI6c|", &[IP6]), "2001:0db8:0000:0000:0000:0000:0000:0001|");
+    }
+
+    #[test]
+    fn kernel_and_user_strings() {
+        assert_eq!(ok("%pks", &[HELLO]), "hello");
+        assert_eq!(ok("[%pus]", &[HELLO]), "[]");
+        assert_eq!(err("%pksx", &[HELLO]), Errno::EINVAL);
+    }
+
+    #[test]
+    fn argument_counts() {
+        let twelve = "%d".repeat(12);
+        assert_eq!(ok(&twelve, &[1; 12]), "1".repeat(12));
+        let thirteen = "%d".repeat(13);
+        assert_eq!(err(&thirteen, &[1; 13]), Errno::EINVAL);
+        assert_eq!(err("%d %d", &[1]), Errno::EINVAL);
+        assert_eq!(err("%d", &[]), Errno::EINVAL);
+        assert_eq!(ok("%d", &[3, 4]), "3");
+        assert_eq!(ok("no conversions\n", &[]), "no conversions\n");
+    }
+
+    #[test]
+    fn data_len_rules() {
+        assert_eq!(check_data_len(0, true), Ok(0));
+        assert_eq!(check_data_len(8, false), Ok(1));
+        assert_eq!(check_data_len(96, false), Ok(12));
+        assert_eq!(check_data_len(104, false), Err(Errno::EINVAL));
+        assert_eq!(check_data_len(12, false), Err(Errno::EINVAL));
+        assert_eq!(check_data_len(8, true), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn unsupported_conversions() {
+        for f in [
+            "%o", "%hd", "%hhd", "%zu", "%.2d", "%.3d", "%l", "%lllu", "%sx", "%pE", "%pZ", "%f",
+            "%n", "%*d", "%lc", "%ls", "%#x", "%", "abc%", "%5%", "%pk", "%pi5", "%Ld", "%jd",
+        ] {
+            assert_eq!(err(f, &[HELLO, HELLO]), Errno::EINVAL, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn bad_format_bytes() {
+        let mut out = Vec::new();
+        let m = mem();
+        assert_eq!(seq_printf(b"a\x01b\0", &[], &m, &mut out), Err(Errno::EINVAL));
+        assert_eq!(seq_printf(b"caf\xc3\xa9\0", &[], &m, &mut out), Err(Errno::EINVAL));
+        assert_eq!(seq_printf(b"no nul", &[], &m, &mut out), Err(Errno::EINVAL));
+        assert_eq!(seq_printf(b"", &[], &m, &mut out), Err(Errno::EINVAL));
+        assert!(out.is_empty());
+        // Whitespace is fine; bytes after the NUL are not looked at.
+        seq_printf(b"a\tb\r\n\x0b\x0c\0\x01%o", &[], &m, &mut out).unwrap();
+        assert_eq!(out, b"a\tb\r\n\x0b\x0c");
+    }
+
+    #[test]
+    fn too_many_args_slice() {
+        assert_eq!(err("%d", &[0; 13]), Errno::EINVAL);
+    }
+
+    #[test]
+    fn bare_p_followed_by_punctuation() {
+        let h = hash_pointer(0x1234);
+        assert_eq!(ok("%p.", &[0x1234]), format!("{h:016x}."));
+        assert_eq!(ok("%p %d", &[0x1234, 7]), format!("{h:016x} 7"));
+        // Alphanumerics after a %p extension are consumed by the renderer.
+        assert_eq!(ok("%pKabc|", &[0]), "0000000000000000|");
+    }
+
+    #[test]
+    fn huge_width_is_bounded() {
+        // 16777216 wraps to 0 in the 24-bit field: no padding.
+        assert_eq!(ok("%16777216d", &[1]), "1");
+        // 16777215 is -1: "no width".
+        assert_eq!(ok("%16777215d", &[1]), "1");
+    }
+
+    #[test]
+    fn snprintf_truncates_and_counts() {
+        let m = mem();
+        let mut dst = [0xaa_u8; 4];
+        assert_eq!(snprintf(b"%d-%s\0", &[12, HELLO], &m, &mut dst), Ok(9));
+        assert_eq!(&dst, b"12-\0");
+        let mut big = [0xaa_u8; 16];
+        assert_eq!(snprintf(b"%d-%s\0", &[12, HELLO], &m, &mut big), Ok(9));
+        assert_eq!(&big[..9], b"12-hello\0");
+        let mut empty: [u8; 0] = [];
+        assert_eq!(snprintf(b"abc\0", &[], &m, &mut empty), Ok(4));
+        let mut dst = [0xaa_u8; 4];
+        assert_eq!(snprintf(b"%o\0", &[1], &m, &mut dst), Err(Errno::EINVAL));
+        assert_eq!(dst, [0xaa; 4]);
+    }
+
+    #[test]
+    fn enospc_from_ip_copies() {
+        // A 500-byte string leaves 11 bytes: a 16-byte IPv6 address does not fit.
+        let m = Mem(vec![(0x1000, [vec![b'a'; 500], vec![0]].concat())]);
+        let mut out = Vec::new();
+        assert_eq!(
+            seq_printf(b"%s%pI6\0", &[0x1000, 0x1000], &m, &mut out),
+            Err(Errno::ENOSPC)
+        );
+        // An IPv4 address (4 bytes checked) fits and is cut to the space left.
+        seq_printf(b"%s%pI4\0", &[0x1000, 0x1000], &m, &mut out).unwrap();
+        assert_eq!(&out[500..], b"97.97.97.9");
+    }
+
+    #[test]
+    fn random_formats_never_panic() {
+        let m = mem();
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet = b"%%%%0+- 123456789lldiuxXcspKxsSBiI46ku.hz\x01\xff\0abc";
+        let mut out = Vec::new();
+        for _ in 0..20_000 {
+            let len = (next() % 24) as usize;
+            let fmt: Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = next();
+                    if r % 4 == 0 {
+                        (r >> 8) as u8
+                    } else {
+                        alphabet[(r >> 8) as usize % alphabet.len()]
+                    }
+                })
+                .collect();
+            let nargs = (next() % 14) as usize;
+            let args: Vec<u64> = (0..nargs)
+                .map(|_| match next() % 4 {
+                    0 => HELLO,
+                    1 => IP6,
+                    2 => 0,
+                    _ => next(),
+                })
+                .collect();
+            out.clear();
+            let _ = seq_printf(&fmt, &args, &m, &mut out);
+            let mut dst = [0u8; 8];
+            let _ = snprintf(&fmt, &args, &m, &mut dst);
+        }
+    }
+}
