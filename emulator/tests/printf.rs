@@ -27,8 +27,8 @@ fn bpf_seq_printf(fmt: &str, args: &[u64], mem: &Mem, out: &mut Vec<u8>) -> u64 
     let mut fmt_bytes = fmt.as_bytes().to_vec();
     fmt_bytes.push(0);
     let data_len = u32::try_from(args.len() * 8).unwrap();
-    let result = check_data_len(data_len, false)
-        .and_then(|n| seq_printf(&fmt_bytes, &args[..n], mem, out));
+    let result =
+        check_data_len(data_len, false).and_then(|n| seq_printf(&fmt_bytes, &args[..n], mem, out));
     match result {
         Ok(()) => 0,
         Err(e) => e.as_helper_ret(),
@@ -120,7 +120,10 @@ fn oracle_printf_invalid_format() {
         let e = bpf_seq_printf("extra %d\n", &[k, v], &mem, &mut out);
         let f = bpf_seq_printf("pZ %pZ\n", &[KEY_ADDR], &mem, &mut out);
         let einval = Errno::EINVAL.as_helper_ret();
-        assert_eq!([a, b, c, d, e, f], [einval, einval, einval, einval, 0, einval]);
+        assert_eq!(
+            [a, b, c, d, e, f],
+            [einval, einval, einval, einval, 0, einval]
+        );
         bpf_seq_printf(
             "k=%u rets %ld %ld %ld %ld %ld %ld\n",
             &[k, a, b, c, d, e, f],

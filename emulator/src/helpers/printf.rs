@@ -281,7 +281,11 @@ impl BinBuf<'_> {
     /// the rest of the buffer as its bound: at most `remaining - 1` bytes are kept, and a fault
     /// on any byte read (including the last, which is read and then replaced by the NUL)
     /// leaves an empty string. `None` for `mem` means the copy always faults (`%pus`).
-    fn copy_string(&mut self, addr: u64, mem: Option<&dyn GuestMem>) -> Result<(usize, usize), Errno> {
+    fn copy_string(
+        &mut self,
+        addr: u64,
+        mem: Option<&dyn GuestMem>,
+    ) -> Result<(usize, usize), Errno> {
         let room = self.remaining();
         if room == 0 {
             return Err(Errno::ENOSPC);
@@ -951,13 +955,19 @@ mod tests {
     fn ip_addresses() {
         assert_eq!(ok("%pI4", &[IP4]), "10.0.0.1");
         assert_eq!(ok("%pi4", &[IP4]), "010.000.000.001");
-        assert_eq!(ok("%pI6", &[IP6]), "2001:0db8:0000:0000:0000:0000:0000:0001");
+        assert_eq!(
+            ok("%pI6", &[IP6]),
+            "2001:0db8:0000:0000:0000:0000:0000:0001"
+        );
         assert_eq!(ok("%pi6", &[IP6]), "20010db8000000000000000000000001");
         assert_eq!(ok("%pI4", &[0]), "0.0.0.0");
         assert_eq!(ok("%pi6", &[0]), "00000000000000000000000000000000");
         // Width is ignored for pre-formatted conversions; trailing alphanumerics are eaten.
         assert_eq!(ok("%20pI4|", &[IP4]), "10.0.0.1|");
-        assert_eq!(ok("%pI6c|", &[IP6]), "2001:0db8:0000:0000:0000:0000:0000:0001|");
+        assert_eq!(
+            ok("%pI6c|", &[IP6]),
+            "2001:0db8:0000:0000:0000:0000:0000:0001|"
+        );
     }
 
     #[test]
@@ -1003,8 +1013,14 @@ mod tests {
     fn bad_format_bytes() {
         let mut out = Vec::new();
         let m = mem();
-        assert_eq!(seq_printf(b"a\x01b\0", &[], &m, &mut out), Err(Errno::EINVAL));
-        assert_eq!(seq_printf(b"caf\xc3\xa9\0", &[], &m, &mut out), Err(Errno::EINVAL));
+        assert_eq!(
+            seq_printf(b"a\x01b\0", &[], &m, &mut out),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            seq_printf(b"caf\xc3\xa9\0", &[], &m, &mut out),
+            Err(Errno::EINVAL)
+        );
         assert_eq!(seq_printf(b"no nul", &[], &m, &mut out), Err(Errno::EINVAL));
         assert_eq!(seq_printf(b"", &[], &m, &mut out), Err(Errno::EINVAL));
         assert!(out.is_empty());
