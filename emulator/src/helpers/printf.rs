@@ -438,7 +438,7 @@ fn prepare(
     let mut i = 0;
     while i < nul {
         let c = at(i);
-        if !c.is_ascii() || !(c.is_ascii_graphic() || c == b' ' || is_space(c)) {
+        if !(c.is_ascii_graphic() || is_space(c)) {
             return Err(Errno::EINVAL);
         }
         if c != b'%' {
@@ -1041,6 +1041,21 @@ mod tests {
         assert_eq!(ok("%p %d", &[0x1234, 7]), format!("{h:016x} 7"));
         // Alphanumerics after a %p extension are consumed by the renderer.
         assert_eq!(ok("%pKabc|", &[0]), "0000000000000000|");
+    }
+
+    #[test]
+    fn quirks_are_pinned() {
+        let h = hash_pointer(0x1234);
+        // %c of 0 writes a NUL byte, as bstr_printf does.
+        let mut out = Vec::new();
+        seq_printf(b"[%c]\0", &[0x100], &mem(), &mut out).unwrap();
+        assert_eq!(out, b"[\0]");
+        // A bare %p at the end of the format.
+        assert_eq!(ok("x%p", &[0x1234]), format!("x{h:016x}"));
+        // %p followed by '%': the '%' is skipped by prepare and printed literally here.
+        assert_eq!(ok("%p%d", &[0x1234]), format!("{h:016x}%d"));
+        // Bytes after %pK / %px / %pI4 that are alphanumeric are eaten by the renderer.
+        assert_eq!(ok("%pxyz|", &[0x1234]), "0000000000001234|");
     }
 
     #[test]
