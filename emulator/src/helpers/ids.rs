@@ -87,6 +87,43 @@ impl fmt::Display for HelperId {
 }
 
 /// The largest helper id in the table (`BPF_FUNC_cgrp_storage_delete`).
+/// `enum bpf_func_id` values under their uapi names (`BPF_FUNC_seq_printf` is spelled in
+/// upper case here), for `match` patterns.
+pub mod consts {
+    use super::HelperId;
+    /// `BPF_FUNC_map_lookup_elem`.
+    pub const BPF_FUNC_MAP_LOOKUP_ELEM: u32 = HelperId::MAP_LOOKUP_ELEM.0;
+    /// `BPF_FUNC_map_update_elem`.
+    pub const BPF_FUNC_MAP_UPDATE_ELEM: u32 = HelperId::MAP_UPDATE_ELEM.0;
+    /// `BPF_FUNC_map_delete_elem`.
+    pub const BPF_FUNC_MAP_DELETE_ELEM: u32 = HelperId::MAP_DELETE_ELEM.0;
+    /// `BPF_FUNC_ktime_get_ns`.
+    pub const BPF_FUNC_KTIME_GET_NS: u32 = HelperId::KTIME_GET_NS.0;
+    /// `BPF_FUNC_trace_printk`.
+    pub const BPF_FUNC_TRACE_PRINTK: u32 = HelperId::TRACE_PRINTK.0;
+    /// `BPF_FUNC_get_prandom_u32`.
+    pub const BPF_FUNC_GET_PRANDOM_U32: u32 = HelperId::GET_PRANDOM_U32.0;
+    /// `BPF_FUNC_get_smp_processor_id`.
+    pub const BPF_FUNC_GET_SMP_PROCESSOR_ID: u32 = HelperId::GET_SMP_PROCESSOR_ID.0;
+    /// `BPF_FUNC_get_current_pid_tgid`.
+    pub const BPF_FUNC_GET_CURRENT_PID_TGID: u32 = HelperId::GET_CURRENT_PID_TGID.0;
+    /// `BPF_FUNC_get_current_comm`.
+    pub const BPF_FUNC_GET_CURRENT_COMM: u32 = HelperId::GET_CURRENT_COMM.0;
+    /// `BPF_FUNC_probe_read_kernel`.
+    pub const BPF_FUNC_PROBE_READ_KERNEL: u32 = HelperId::PROBE_READ_KERNEL.0;
+    /// `BPF_FUNC_probe_read_kernel_str`.
+    pub const BPF_FUNC_PROBE_READ_KERNEL_STR: u32 = HelperId::PROBE_READ_KERNEL_STR.0;
+    /// `BPF_FUNC_ktime_get_boot_ns`.
+    pub const BPF_FUNC_KTIME_GET_BOOT_NS: u32 = HelperId::KTIME_GET_BOOT_NS.0;
+    /// `BPF_FUNC_seq_printf`.
+    pub const BPF_FUNC_SEQ_PRINTF: u32 = HelperId::SEQ_PRINTF.0;
+    /// `BPF_FUNC_seq_write`.
+    pub const BPF_FUNC_SEQ_WRITE: u32 = HelperId::SEQ_WRITE.0;
+    /// `BPF_FUNC_snprintf`.
+    pub const BPF_FUNC_SNPRINTF: u32 = HelperId::SNPRINTF.0;
+}
+pub use consts::*;
+
 pub const MAX_HELPER_ID: u32 = 211;
 
 /// Helper names indexed by id, with the `bpf_` prefix the verifier log uses.
