@@ -720,3 +720,37 @@ fn program_lookup_and_value_writes_persist_for_hash() {
     assert!(m.regions().iter().any(|r| r.contains(el.key_addr, 4)));
     assert!(m.read_guest(el.key_addr, 1 << 30).is_none());
 }
+
+#[test]
+fn lru_steals_from_another_cpus_pending_list() {
+    // 3 CPUs, 2 nodes (target_free 1): CPUs 1 and 2 each hold one pending element, so CPU 0's
+    // refill finds nothing and steals CPU 1's oldest pending element (spec §3.6).
+    let def = MapDef {
+        kind: MapKind::LruHash,
+        key_size: 4,
+        value_size: 4,
+        max_entries: 2,
+        flags: BPF_F_ZERO_SEED,
+        name: "steal".into(),
+    };
+    let mut m = Map::create(def, 3, 0, &MapLimits::default()).unwrap();
+    let up = |m: &mut Map, k: u32, cpu: u32| {
+        m.update(
+            &k.to_le_bytes(),
+            UpdateValue::Same(&k.to_le_bytes()),
+            BPF_ANY,
+            cpu,
+        )
+    };
+    up(&mut m, 1, 1).unwrap();
+    up(&mut m, 2, 2).unwrap();
+    up(&mut m, 3, 0).unwrap();
+    assert_eq!(sorted_keys(&m), [2, 3]);
+    // CPU 0 now flushes its own pending element 3 and evicts it.
+    up(&mut m, 4, 0).unwrap();
+    assert_eq!(sorted_keys(&m), [2, 4]);
+    // A delete of a pending element frees its node to the inserting CPU (2), which reuses it.
+    m.delete(&2u32.to_le_bytes(), 0).unwrap();
+    up(&mut m, 5, 2).unwrap();
+    assert_eq!(sorted_keys(&m), [4, 5]);
+}

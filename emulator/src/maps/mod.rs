@@ -70,6 +70,8 @@ const ARRAY_FLAGS: u32 = BPF_F_MMAPABLE | BPF_F_ACCESS_MASK;
 /// `KMALLOC_MAX_SIZE` on x86_64 (4 MiB) minus `sizeof(struct htab_elem)` (48): a hash map's
 /// `key_size + value_size` must stay below it.
 const HTAB_KV_LIMIT: u64 = (4 << 20) - 48;
+/// `sizeof(struct bucket)` on x86_64: the kernel refuses more than `U32_MAX / 16` buckets.
+const HTAB_BUCKET_SIZE: u64 = 16;
 /// `PCPU_MIN_UNIT_SIZE`: the largest rounded per-CPU value.
 const PCPU_MIN_UNIT_SIZE: u64 = 32 << 10;
 
@@ -570,6 +572,15 @@ impl Map {
                     limit: 1 << 31,
                 });
             }
+            // The bucket array (16-byte `struct bucket`s) must fit a u32 byte count.
+            if roundup_pow_of_two(def.max_entries) > u64::from(u32::MAX) / HTAB_BUCKET_SIZE {
+                return Err(MapError::TooBig {
+                    name: def.name.clone(),
+                    field: "max_entries",
+                    value: def.max_entries.into(),
+                    limit: 1 << 27,
+                });
+            }
             let seed = if def.flags & BPF_F_ZERO_SEED != 0 {
                 0
             } else {
@@ -839,6 +850,10 @@ mod tests {
         assert_eq!(e(def(MapKind::Hash, 4, 4 << 20, 4, 0)), Errno::E2BIG);
         assert_eq!(e(def(MapKind::PercpuHash, 4, 40_000, 4, 0)), Errno::E2BIG);
         assert_eq!(e(def(MapKind::Hash, 4, 4, u32::MAX, 0)), Errno::E2BIG);
+        assert_eq!(
+            e(def(MapKind::LruHash, 4, 4, (1 << 27) + 1, 0)),
+            Errno::E2BIG
+        );
         let big = Map::create(
             def(MapKind::Array, 4, 1024, 1 << 20, 0),
             2,
