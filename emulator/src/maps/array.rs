@@ -196,16 +196,22 @@ impl ArrayMap {
         })
     }
 
-    pub(crate) fn regions(&self) -> Vec<&Region> {
-        let mut v = vec![&self.storage, &self.key_buf];
-        v.extend(self.iter_buf.as_ref());
-        v
+    /// The regions a program can see (no allocation: fixed slots).
+    pub(crate) fn region_refs(&self) -> [Option<&Region>; 3] {
+        [
+            Some(&self.storage),
+            Some(&self.key_buf),
+            self.iter_buf.as_ref(),
+        ]
     }
 
-    pub(crate) fn regions_mut(&mut self) -> Vec<&mut Region> {
-        let mut v = vec![&mut self.storage, &mut self.key_buf];
-        v.extend(self.iter_buf.as_mut());
-        v
+    /// The same regions, writable.
+    pub(crate) fn region_muts(&mut self) -> [Option<&mut Region>; 3] {
+        [
+            Some(&mut self.storage),
+            Some(&mut self.key_buf),
+            self.iter_buf.as_mut(),
+        ]
     }
 }
 

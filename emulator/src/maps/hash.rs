@@ -154,7 +154,7 @@ impl HashMap {
             &def.name,
             &[
                 (nslots, slot_size as u64),
-                (nslots, 16),
+                (nslots, 32),
                 (n_buckets, 4),
                 (u64::from(percpu), vals as u64),
             ],
@@ -487,16 +487,14 @@ impl HashMap {
         self.find_next(cur, prev)
     }
 
-    pub(crate) fn regions(&self) -> Vec<&Region> {
-        let mut v = vec![&self.table.storage];
-        v.extend(self.iter_buf.as_ref());
-        v
+    /// The regions a program can see (no allocation: fixed slots).
+    pub(crate) fn region_refs(&self) -> [Option<&Region>; 3] {
+        [Some(&self.table.storage), self.iter_buf.as_ref(), None]
     }
 
-    pub(crate) fn regions_mut(&mut self) -> Vec<&mut Region> {
-        let mut v = vec![&mut self.table.storage];
-        v.extend(self.iter_buf.as_mut());
-        v
+    /// The same regions, writable.
+    pub(crate) fn region_muts(&mut self) -> [Option<&mut Region>; 3] {
+        [Some(&mut self.table.storage), self.iter_buf.as_mut(), None]
     }
 }
 

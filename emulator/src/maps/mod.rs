@@ -744,26 +744,37 @@ impl Map {
 
     /// Every region a program can be handed a pointer into; fixed for the map's life.
     pub fn regions(&self) -> Vec<&Region> {
+        self.region_refs().into_iter().flatten().collect()
+    }
+
+    fn region_refs(&self) -> [Option<&Region>; 3] {
         match &self.inner {
-            Inner::Array(a) => a.regions(),
-            Inner::Hash(h) => h.regions(),
+            Inner::Array(a) => a.region_refs(),
+            Inner::Hash(h) => h.region_refs(),
         }
     }
 
     /// `len` bytes at guest address `addr` if they lie inside one of the map's regions.
     pub fn read_guest(&self, addr: u64, len: usize) -> Option<&[u8]> {
-        let r = self.regions().into_iter().find(|r| r.contains(addr, len))?;
+        let r = self
+            .region_refs()
+            .into_iter()
+            .flatten()
+            .find(|r| r.contains(addr, len))?;
         r.get(usize::try_from(addr - r.addr()).ok()?, len)
     }
 
     /// Writable `len` bytes at guest address `addr` if they lie inside one of the map's
     /// regions.
     pub fn write_guest(&mut self, addr: u64, len: usize) -> Option<&mut [u8]> {
-        let regions: Vec<&mut Region> = match &mut self.inner {
-            Inner::Array(a) => a.regions_mut(),
-            Inner::Hash(h) => h.regions_mut(),
+        let regions = match &mut self.inner {
+            Inner::Array(a) => a.region_muts(),
+            Inner::Hash(h) => h.region_muts(),
         };
-        let r = regions.into_iter().find(|r| r.contains(addr, len))?;
+        let r = regions
+            .into_iter()
+            .flatten()
+            .find(|r| r.contains(addr, len))?;
         let off = usize::try_from(addr - r.addr()).ok()?;
         r.get_mut(off, len)
     }
