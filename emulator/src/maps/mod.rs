@@ -441,8 +441,10 @@ fn check_def(def: &MapDef, ncpus: u32) -> Result<(), MapError> {
         kind: def.kind,
         reason,
     };
-    let access_ok = def.flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)
-        != (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG);
+    // bpf_map_flags_access_ok() and bpf_get_file_flag(): no read-only + write-only pairs.
+    let both = |a: u32, b: u32| def.flags & (a | b) == a | b;
+    let access_ok =
+        !both(BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG) && !both(BPF_F_RDONLY, BPF_F_WRONLY);
     let zero = |field| MapError::Zero {
         name: name(),
         field,
@@ -466,9 +468,7 @@ fn check_def(def: &MapDef, ncpus: u32) -> Result<(), MapError> {
             return Err(flags_err("unknown flags for an array"));
         }
         if !access_ok {
-            return Err(flags_err(
-                "BPF_F_RDONLY_PROG and BPF_F_WRONLY_PROG together",
-            ));
+            return Err(flags_err("read-only and write-only access flags together"));
         }
         if def.kind != MapKind::Array && def.flags & BPF_F_MMAPABLE != 0 {
             return Err(flags_err("BPF_F_MMAPABLE is only for BPF_MAP_TYPE_ARRAY"));
@@ -487,9 +487,7 @@ fn check_def(def: &MapDef, ncpus: u32) -> Result<(), MapError> {
             return Err(flags_err("unknown flags for a hash map"));
         }
         if !access_ok {
-            return Err(flags_err(
-                "BPF_F_RDONLY_PROG and BPF_F_WRONLY_PROG together",
-            ));
+            return Err(flags_err("read-only and write-only access flags together"));
         }
         if !def.kind.is_lru() && def.flags & BPF_F_NO_COMMON_LRU != 0 {
             return Err(flags_err("BPF_F_NO_COMMON_LRU needs an LRU map"));
@@ -850,6 +848,8 @@ mod tests {
             Errno::EINVAL
         );
         assert_eq!(e(def(MapKind::Hash, 4, 4, 4, 0x8000)), Errno::EINVAL);
+        assert_eq!(e(def(MapKind::Hash, 4, 4, 4, 0x180)), Errno::EINVAL);
+        assert_eq!(e(def(MapKind::Array, 4, 4, 4, 0x18)), Errno::EINVAL);
         assert_eq!(
             e(def(MapKind::PercpuArray, 4, 4, 4, BPF_F_MMAPABLE)),
             Errno::EINVAL
