@@ -10,7 +10,10 @@ fn iterate(c: &mut Criterion) {
     g.sample_size(10);
     for printf in [false, true] {
         let name = if printf { "printf" } else { "sum" };
-        let bench = Bench { elements: 100_000, printf };
+        let bench = Bench {
+            elements: 100_000,
+            printf,
+        };
         g.bench_function(name, |b| {
             b.iter_batched(
                 || bench.machine().expect("bench machine"),

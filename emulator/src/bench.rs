@@ -57,8 +57,15 @@ impl Bench {
         })?;
         for i in 0..self.elements {
             let v = u64::from(i) * 3 + 1;
-            hash.update(&i.to_le_bytes(), UpdateValue::Same(&v.to_le_bytes()), BPF_ANY, 0)
-                .map_err(|e| Error::Scenario(crate::scenario::ScenarioError::MapCreate(e.to_string())))?;
+            hash.update(
+                &i.to_le_bytes(),
+                UpdateValue::Same(&v.to_le_bytes()),
+                BPF_ANY,
+                0,
+            )
+            .map_err(|e| {
+                Error::Scenario(crate::scenario::ScenarioError::MapCreate(e.to_string()))
+            })?;
         }
         let global = |name: &str, size: u32| {
             mk(MapDef {
@@ -75,7 +82,9 @@ impl Bench {
         let fmt = b"%u %llu\n\0\0\0\0\0\0\0\0";
         rodata
             .update(&[0; 4], UpdateValue::Same(fmt), BPF_ANY, 0)
-            .map_err(|e| Error::Scenario(crate::scenario::ScenarioError::MapCreate(e.to_string())))?;
+            .map_err(|e| {
+                Error::Scenario(crate::scenario::ScenarioError::MapCreate(e.to_string()))
+            })?;
         let mut world = World::new(vec![hash, bss, rodata], 2, 0, 1);
         let bss_addr = world.maps[1].lookup_prog(&[0; 4], 0).unwrap_or(0);
         let fmt_addr = world.maps[2].lookup_prog(&[0; 4], 0).unwrap_or(0);
@@ -94,17 +103,17 @@ impl Bench {
         ];
         if self.printf {
             p.extend([
-                insn(0x61, 2, 2, 0, 0),   // r2 = *(u32 *)(r2 + 0)
+                insn(0x61, 2, 2, 0, 0),    // r2 = *(u32 *)(r2 + 0)
                 insn(0x7b, 10, 2, -16, 0), // *(u64 *)(r10 - 16) = r2
                 insn(0x7b, 10, 4, -8, 0),  // *(u64 *)(r10 - 8) = r4
                 insn(0x79, 1, 6, 0, 0),    // r1 = *(u64 *)(r6 + 0)  seq
                 insn(0x18, 2, 0, 0, 0),    // r2 = fmt ll
                 insn(0, 0, 0, 0, 0),
-                insn(0xb7, 3, 0, 0, 9),    // r3 = 9
-                insn(0xbf, 4, 10, 0, 0),   // r4 = r10
-                insn(0x07, 4, 0, 0, -16),  // r4 += -16
-                insn(0xb7, 5, 0, 0, 16),   // r5 = 16
-                insn(0x85, 0, 0, 0, 126),  // call bpf_seq_printf
+                insn(0xb7, 3, 0, 0, 9),   // r3 = 9
+                insn(0xbf, 4, 10, 0, 0),  // r4 = r10
+                insn(0x07, 4, 0, 0, -16), // r4 += -16
+                insn(0xb7, 5, 0, 0, 16),  // r5 = 16
+                insn(0x85, 0, 0, 0, 126), // call bpf_seq_printf
             ]);
         }
         let exit = p.len();
@@ -156,11 +165,23 @@ mod tests {
 
     #[test]
     fn sums_and_prints_every_element() {
-        let r = Bench { elements: 1000, printf: false }.run().unwrap();
+        let r = Bench {
+            elements: 1000,
+            printf: false,
+        }
+        .run()
+        .unwrap();
         assert_eq!(r.calls, 1001);
         assert_eq!(r.sum, (0..1000u64).map(|i| 3 * i + 1).sum::<u64>());
-        let p = Bench { elements: 1000, printf: true }.run().unwrap();
-        let expected: usize = (0..1000u64).map(|i| format!("{i} {}\n", 3 * i + 1).len()).sum();
+        let p = Bench {
+            elements: 1000,
+            printf: true,
+        }
+        .run()
+        .unwrap();
+        let expected: usize = (0..1000u64)
+            .map(|i| format!("{i} {}\n", 3 * i + 1).len())
+            .sum();
         assert_eq!(p.bytes, expected);
     }
 }

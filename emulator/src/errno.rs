@@ -112,7 +112,10 @@ mod tests {
 
     #[test]
     fn oracle_spelling_and_helper_value() {
-        assert_eq!(Errno::ENOENT.describe(), "No such file or directory (ENOENT)");
+        assert_eq!(
+            Errno::ENOENT.describe(),
+            "No such file or directory (ENOENT)"
+        );
         assert_eq!(Errno::EOVERFLOW.as_helper_ret() as i64, -75);
         assert_eq!(Errno::EACCES.to_string(), "Permission denied (EACCES)");
     }

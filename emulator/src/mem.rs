@@ -115,7 +115,9 @@ mod tests {
         assert_eq!(r.len(), 24);
         assert!(r.bytes().iter().all(|&b| b == 0));
         let a = r.addr();
-        r.get_mut(8, 8).unwrap().copy_from_slice(&7u64.to_le_bytes());
+        r.get_mut(8, 8)
+            .unwrap()
+            .copy_from_slice(&7u64.to_le_bytes());
         assert_eq!(r.addr(), a, "a region never moves");
         assert_eq!(r.get(8, 8).unwrap(), &7u64.to_le_bytes());
         assert!(r.get(20, 8).is_none());

@@ -407,7 +407,12 @@ pub fn build_map(
     let mut failures = Vec::new();
     let ks = ms.key_size as usize;
     let vs = ms.value_size as usize;
-    let apply = |map: &mut Map, key: &[u8], value: &HexValue, flags: u64, field: &str| -> Result<Result<(), Errno>, Error> {
+    let apply = |map: &mut Map,
+                 key: &[u8],
+                 value: &HexValue,
+                 flags: u64,
+                 field: &str|
+     -> Result<Result<(), Errno>, Error> {
         Ok(match value {
             HexValue::One(h) => {
                 let v = hex_decode(h, &format!("{field}.value"))?;
@@ -449,7 +454,10 @@ pub fn build_map(
             if g.count > limit {
                 return Err(Error::Scenario(ScenarioError::Field {
                     field: "map.entries.count".into(),
-                    what: format!("{} entries is more than this emulator generates ({limit})", g.count),
+                    what: format!(
+                        "{} entries is more than this emulator generates ({limit})",
+                        g.count
+                    ),
                 }));
             }
             let mut percpu = Vec::new();
@@ -577,7 +585,9 @@ pub fn prepare(
             .map_err(|e| Error::Scenario(ScenarioError::MapCreate(e.to_string())))?;
         if !g.data.is_empty() {
             m.update(&[0; 4], UpdateValue::Same(&g.data), BPF_ANY, cpu)
-                .map_err(|e| Error::Scenario(ScenarioError::MapCreate(format!("{}: {e}", g.map_name))))?;
+                .map_err(|e| {
+                    Error::Scenario(ScenarioError::MapCreate(format!("{}: {e}", g.map_name)))
+                })?;
         }
         maps.push(m);
     }
@@ -594,10 +604,15 @@ pub fn prepare(
                         r.insn
                     )))
                 })?;
-                m.lookup_prog(&[0; 4], cpu).unwrap_or(0).wrapping_add(offset)
+                m.lookup_prog(&[0; 4], cpu)
+                    .unwrap_or(0)
+                    .wrapping_add(offset)
             }
         };
-        patches.push(Patch { insn: r.insn, value });
+        patches.push(Patch {
+            insn: r.insn,
+            value,
+        });
     }
     let code = Code::prepare(&prog.insns, &patches)?;
     let attach = if prog.sleepable {
@@ -705,7 +720,10 @@ fn text_fields(bytes: &[u8], summary: bool, obj: &mut serde_json::Map<String, Va
         obj.insert("sha256".into(), json!(hex_encode(&digest)));
         let parts: Vec<&str> = text.split('\n').collect();
         obj.insert("head".into(), json!(parts[..parts.len().min(5)].join("\n")));
-        obj.insert("tail".into(), json!(parts[parts.len().saturating_sub(5)..].join("\n")));
+        obj.insert(
+            "tail".into(),
+            json!(parts[parts.len().saturating_sub(5)..].join("\n")),
+        );
         obj.insert("lines".into(), json!(text.lines().count()));
     } else {
         obj.insert("text".into(), json!(text));
@@ -718,7 +736,9 @@ fn text_fields(bytes: &[u8], summary: bool, obj: &mut serde_json::Map<String, Va
 fn dump_value_json(v: &DumpValue) -> Value {
     match v {
         DumpValue::Single(b) => json!(hex_encode(b)),
-        DumpValue::PerCpu(list) => Value::Array(list.iter().map(|b| json!(hex_encode(b))).collect()),
+        DumpValue::PerCpu(list) => {
+            Value::Array(list.iter().map(|b| json!(hex_encode(b))).collect())
+        }
     }
 }
 
@@ -740,7 +760,10 @@ impl Report {
         if self.output_summary_only {
             o.insert("output".into(), Value::Null);
         } else if let Some(first) = self.reads.first() {
-            o.insert("output".into(), json!(String::from_utf8_lossy(&first.bytes)));
+            o.insert(
+                "output".into(),
+                json!(String::from_utf8_lossy(&first.bytes)),
+            );
             if std::str::from_utf8(&first.bytes).is_err() {
                 o.insert("output_hex".into(), json!(hex_encode(&first.bytes)));
             }
@@ -797,7 +820,10 @@ impl Report {
             );
         }
         if !self.trace_pipe.is_empty() {
-            o.insert("trace_pipe".into(), json!(String::from_utf8_lossy(&self.trace_pipe)));
+            o.insert(
+                "trace_pipe".into(),
+                json!(String::from_utf8_lossy(&self.trace_pipe)),
+            );
         }
         Value::Object(o)
     }
@@ -823,7 +849,15 @@ mod tests {
             "max_entries":4,"entries":{"gen":"seq","count":3,"add":5}}}"#,
         )
         .unwrap();
-        assert!(matches!(g.map.entries, Entries::Gen(Generator { step: 1, mul: 1, add: 5, .. })));
+        assert!(matches!(
+            g.map.entries,
+            Entries::Gen(Generator {
+                step: 1,
+                mul: 1,
+                add: 5,
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -97,7 +97,10 @@ impl Code {
         if insns.len() % 8 != 0 || insns.is_empty() {
             return Err(RunError::Invalid {
                 insn: insns.len() / 8,
-                what: format!("program size {} is not a non-zero multiple of 8", insns.len()),
+                what: format!(
+                    "program size {} is not a non-zero multiple of 8",
+                    insns.len()
+                ),
             });
         }
         let n = insns.len() / 8;
@@ -482,12 +485,19 @@ mod tests {
         p.extend(insn(0x95, 0, 0, 0, 0));
         assert!(matches!(
             Code::prepare(&p, &[]),
-            Err(RunError::UnknownHelper { insn: 0, id: 36, .. })
+            Err(RunError::UnknownHelper {
+                insn: 0,
+                id: 36,
+                ..
+            })
         ));
         let mut q = Vec::new();
         q.extend(insn(0x05, 0, 0, 5, 0));
         q.extend(insn(0x95, 0, 0, 0, 0));
-        assert!(matches!(Code::prepare(&q, &[]), Err(RunError::Invalid { insn: 0, .. })));
+        assert!(matches!(
+            Code::prepare(&q, &[]),
+            Err(RunError::Invalid { insn: 0, .. })
+        ));
     }
 
     #[test]

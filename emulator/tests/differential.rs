@@ -65,7 +65,9 @@ fn possible_cpus() -> u32 {
 }
 
 fn hex_bytes(h: &str) -> Vec<String> {
-    (0..h.len() / 2).map(|i| h[2 * i..2 * i + 2].to_string()).collect()
+    (0..h.len() / 2)
+        .map(|i| h[2 * i..2 * i + 2].to_string())
+        .collect()
 }
 
 /// Runs `sc` on the kernel and returns the bytes of one `cat` of the iterator.
@@ -81,9 +83,21 @@ fn run_on_kernel(sc: &Scenario, obj: &Path, tag: &str) -> Result<Vec<u8>, String
         let m = &sc.map;
         let name = m.name.clone().unwrap_or_else(|| "orc_map".into());
         ok(Command::new("bpftool").args([
-            "map", "create", &map, "type", &m.kind, "key", &m.key_size.to_string(), "value",
-            &m.value_size.to_string(), "entries", &m.max_entries.to_string(), "name", &name,
-            "flags", &m.flags.to_string(),
+            "map",
+            "create",
+            &map,
+            "type",
+            &m.kind,
+            "key",
+            &m.key_size.to_string(),
+            "value",
+            &m.value_size.to_string(),
+            "entries",
+            &m.max_entries.to_string(),
+            "name",
+            &name,
+            "flags",
+            &m.flags.to_string(),
         ]))?;
         if let Entries::List(list) = &m.entries {
             for e in list {
@@ -124,11 +138,18 @@ fn examples_match_the_running_kernel() {
     scenarios.sort();
     for path in scenarios {
         let sc = Scenario::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        if !matches!(sc.map.entries, Entries::List(_)) || !sc.map.ops.is_empty() || sc.order_insensitive {
+        if !matches!(sc.map.entries, Entries::List(_))
+            || !sc.map.ops.is_empty()
+            || sc.order_insensitive
+        {
             continue;
         }
         let obj = path.parent().unwrap().join(&sc.program);
-        let tag = path.file_stem().unwrap().to_string_lossy().replace('.', "_");
+        let tag = path
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .replace('.', "_");
         let kernel = match run_on_kernel(&sc, &obj, &tag) {
             Ok(k) => k,
             Err(e) if e.contains("per-CPU value lists") => continue,

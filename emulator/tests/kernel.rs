@@ -11,7 +11,11 @@ use serde_json::Value;
 
 /// Cases whose verdict needs the verifier (a later milestone); they are checked to exist
 /// and skipped, not silently dropped.
-const NEEDS_VERIFIER: &[&str] = &["write_key_rejected", "missing_null_check", "key_read_past_size_attach_fails"];
+const NEEDS_VERIFIER: &[&str] = &[
+    "write_key_rejected",
+    "missing_null_check",
+    "key_read_past_size_attach_fails",
+];
 
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kernel")
@@ -38,7 +42,11 @@ fn compare(name: &str, got: &Value, want: &Value, order_insensitive: bool) -> Ve
         }
     };
     check("load", &got["load"], &want["load"]);
-    check("verifier_error", &got["verifier_error"], &want["verifier_error"]);
+    check(
+        "verifier_error",
+        &got["verifier_error"],
+        &want["verifier_error"],
+    );
     check("attach", &got["attach"], &want["attach"]);
     check(
         "map_update_failures",
@@ -51,7 +59,11 @@ fn compare(name: &str, got: &Value, want: &Value, order_insensitive: bool) -> Ve
     let empty = vec![];
     let gr = got["reads"].as_array().unwrap_or(&empty);
     let wr = want["reads"].as_array().unwrap_or(&empty);
-    check("reads.len()", &Value::from(gr.len()), &Value::from(wr.len()));
+    check(
+        "reads.len()",
+        &Value::from(gr.len()),
+        &Value::from(wr.len()),
+    );
     for (i, (g, w)) in gr.iter().zip(wr).enumerate() {
         let f = |k: &str| format!("reads[{i}].{k}");
         check(&f("len"), &g["len"], &w["len"]);
@@ -65,7 +77,11 @@ fn compare(name: &str, got: &Value, want: &Value, order_insensitive: bool) -> Ve
         } else if order_insensitive {
             let gs = lines_sorted(g["text"].as_str().unwrap_or(""));
             let ws = lines_sorted(w["text"].as_str().unwrap_or(""));
-            check(&f("text (sorted lines)"), &Value::from(gs), &Value::from(ws));
+            check(
+                &f("text (sorted lines)"),
+                &Value::from(gs),
+                &Value::from(ws),
+            );
         } else {
             check(&f("text"), &g["text"], &w["text"]);
             check(
@@ -87,7 +103,11 @@ fn every_recorded_case_matches_the_kernel() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert!(names.len() >= 26, "expected the 26 oracle cases, found {}", names.len());
+    assert!(
+        names.len() >= 26,
+        "expected the 26 oracle cases, found {}",
+        names.len()
+    );
     for skip in NEEDS_VERIFIER {
         assert!(names.iter().any(|n| n == skip), "{skip} is missing");
     }
@@ -99,19 +119,32 @@ fn every_recorded_case_matches_the_kernel() {
             continue;
         }
         let dir = cases_dir().join(name);
-        let sc = Scenario::from_json(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
-        let want: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+        let sc =
+            Scenario::from_json(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
+        let want: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
+                .unwrap();
         let obj = std::fs::read(dir.join("prog.bpf.o")).unwrap();
         let opts = RunOptions {
             ncpus: want["ncpus"].as_u64().unwrap_or(2) as u32,
             ..RunOptions::default()
         };
         match run_scenario(&sc, &obj, "prog", &opts) {
-            Ok(report) => diffs.extend(compare(name, &report.to_json(), &want, sc.order_insensitive)),
+            Ok(report) => diffs.extend(compare(
+                name,
+                &report.to_json(),
+                &want,
+                sc.order_insensitive,
+            )),
             Err(e) => diffs.push(format!("{name}: emulator error: {e}")),
         }
         ran += 1;
     }
     eprintln!("{ran} kernel cases replayed");
-    assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
 }

@@ -38,7 +38,16 @@ impl Insn {
     pub fn encode(&self) -> [u8; 8] {
         let o = self.off.to_le_bytes();
         let i = self.imm.to_le_bytes();
-        [self.op, self.dst | (self.src << 4), o[0], o[1], i[0], i[1], i[2], i[3]]
+        [
+            self.op,
+            self.dst | (self.src << 4),
+            o[0],
+            o[1],
+            i[0],
+            i[1],
+            i[2],
+            i[3],
+        ]
     }
 }
 
@@ -132,12 +141,30 @@ pub fn disasm(i: &Insn, next_imm: Option<i32>) -> String {
                     (0x40, false) => format!("lock *({sz} *)(r{d} {:+}) |= {reg}{s}", i.off),
                     (0x50, false) => format!("lock *({sz} *)(r{d} {:+}) &= {reg}{s}", i.off),
                     (0xa0, false) => format!("lock *({sz} *)(r{d} {:+}) ^= {reg}{s}", i.off),
-                    (0x00, true) => format!("{reg}{s} = atomic{width}_fetch_add(({sz} *)(r{d} {:+}), {reg}{s})", i.off),
-                    (0x40, true) => format!("{reg}{s} = atomic{width}_fetch_or(({sz} *)(r{d} {:+}), {reg}{s})", i.off),
-                    (0x50, true) => format!("{reg}{s} = atomic{width}_fetch_and(({sz} *)(r{d} {:+}), {reg}{s})", i.off),
-                    (0xa0, true) => format!("{reg}{s} = atomic{width}_fetch_xor(({sz} *)(r{d} {:+}), {reg}{s})", i.off),
-                    (0xe0, true) => format!("{reg}{s} = atomic{width}_xchg(({sz} *)(r{d} {:+}), {reg}{s})", i.off),
-                    (0xf0, true) => format!("r0 = atomic{width}_cmpxchg(({sz} *)(r{d} {:+}), r0, {reg}{s})", i.off),
+                    (0x00, true) => format!(
+                        "{reg}{s} = atomic{width}_fetch_add(({sz} *)(r{d} {:+}), {reg}{s})",
+                        i.off
+                    ),
+                    (0x40, true) => format!(
+                        "{reg}{s} = atomic{width}_fetch_or(({sz} *)(r{d} {:+}), {reg}{s})",
+                        i.off
+                    ),
+                    (0x50, true) => format!(
+                        "{reg}{s} = atomic{width}_fetch_and(({sz} *)(r{d} {:+}), {reg}{s})",
+                        i.off
+                    ),
+                    (0xa0, true) => format!(
+                        "{reg}{s} = atomic{width}_fetch_xor(({sz} *)(r{d} {:+}), {reg}{s})",
+                        i.off
+                    ),
+                    (0xe0, true) => format!(
+                        "{reg}{s} = atomic{width}_xchg(({sz} *)(r{d} {:+}), {reg}{s})",
+                        i.off
+                    ),
+                    (0xf0, true) => format!(
+                        "r0 = atomic{width}_cmpxchg(({sz} *)(r{d} {:+}), r0, {reg}{s})",
+                        i.off
+                    ),
                     _ => format!("(bad atomic {:#x})", i.imm),
                 }
             } else {
@@ -211,7 +238,11 @@ pub fn disasm_program(bytes: &[u8]) -> Vec<(usize, u8, String)> {
     let mut out = Vec::with_capacity(n);
     let mut k = 0;
     while let Some(i) = get(k) {
-        let next = if i.op == 0x18 { get(k + 1).map(|x| x.imm) } else { None };
+        let next = if i.op == 0x18 {
+            get(k + 1).map(|x| x.imm)
+        } else {
+            None
+        };
         out.push((k, i.op, disasm(&i, next)));
         k += if i.op == 0x18 { 2 } else { 1 };
     }
@@ -223,7 +254,16 @@ mod tests {
     use super::*;
 
     fn t(op: u8, dst: u8, src: u8, off: i16, imm: i32) -> String {
-        disasm(&Insn { op, dst, src, off, imm }, None)
+        disasm(
+            &Insn {
+                op,
+                dst,
+                src,
+                off,
+                imm,
+            },
+            None,
+        )
     }
 
     #[test]
@@ -245,7 +285,16 @@ mod tests {
         assert_eq!(t(0xdc, 1, 0, 0, 16), "r1 = be16 r1");
         assert_eq!(t(0xbc, 1, 2, 0, 0), "w1 = w2");
         assert_eq!(t(0x2d, 1, 2, 3, 0), "if r1 > r2 goto pc+3");
-        let lddw = disasm(&Insn { op: 0x18, dst: 2, src: 0, off: 0, imm: 0x01708000 }, Some(-0x3700_0000));
+        let lddw = disasm(
+            &Insn {
+                op: 0x18,
+                dst: 2,
+                src: 0,
+                off: 0,
+                imm: 0x01708000,
+            },
+            Some(-0x3700_0000),
+        );
         assert_eq!(lddw, "r2 = 0xc900000001708000");
     }
 }

@@ -71,10 +71,16 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
                     .ok_or("--timeout takes a positive number of seconds")?;
             }
             "--hash-seed" => {
-                a.hash_seed = Some(val("--hash-seed")?.parse().map_err(|_| "--hash-seed takes a u32")?);
+                a.hash_seed = Some(
+                    val("--hash-seed")?
+                        .parse()
+                        .map_err(|_| "--hash-seed takes a u32")?,
+                );
             }
             "--elements" => {
-                a.elements = val("--elements")?.parse().map_err(|_| "--elements takes a number")?;
+                a.elements = val("--elements")?
+                    .parse()
+                    .map_err(|_| "--elements takes a number")?;
             }
             "--json" => a.json = true,
             "--printf" => a.printf = true,
@@ -94,7 +100,12 @@ fn read_file(p: &Path) -> Result<Vec<u8>, String> {
 /// libbpf's object name: the file name up to its first '.'.
 fn object_name(p: &Path) -> String {
     let f = p.file_name().and_then(|f| f.to_str()).unwrap_or("prog");
-    f.split('.').next().unwrap_or("prog").chars().take(8).collect()
+    f.split('.')
+        .next()
+        .unwrap_or("prog")
+        .chars()
+        .take(8)
+        .collect()
 }
 
 fn compile_c(src: &Path, cflags: &[String], cpus: u32) -> Result<PathBuf, String> {
@@ -111,11 +122,21 @@ fn compile_c(src: &Path, cflags: &[String], cpus: u32) -> Result<PathBuf, String
     let local = src.parent().map(|d| d.join("vmlinux.h"));
     if let (true, Some(bpftool)) = (have_btf, which("bpftool")) {
         let out = std::process::Command::new(bpftool)
-            .args(["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c"])
+            .args([
+                "btf",
+                "dump",
+                "file",
+                "/sys/kernel/btf/vmlinux",
+                "format",
+                "c",
+            ])
             .output()
             .map_err(|e| format!("bpftool failed: {e}"))?;
         if !out.status.success() {
-            return Err(format!("bpftool btf dump failed: {}", String::from_utf8_lossy(&out.stderr)));
+            return Err(format!(
+                "bpftool btf dump failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
         }
         std::fs::write(&vmlinux, out.stdout).map_err(|e| format!("cannot write vmlinux.h: {e}"))?;
     } else if let Some(l) = local.filter(|l| l.exists()) {
@@ -137,7 +158,10 @@ fn compile_c(src: &Path, cflags: &[String], cpus: u32) -> Result<PathBuf, String
         .output()
         .map_err(|e| format!("clang failed to start: {e}"))?;
     if !out.status.success() {
-        return Err(format!("compile error:\n{}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "compile error:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     Ok(obj)
 }
@@ -151,10 +175,14 @@ fn which(tool: &str) -> Option<PathBuf> {
 }
 
 fn load_scenario(a: &Args) -> Result<(Scenario, Vec<u8>, String), String> {
-    let target = a.target.as_deref().ok_or("run needs a SCENARIO.json or PROG.o")?;
+    let target = a
+        .target
+        .as_deref()
+        .ok_or("run needs a SCENARIO.json or PROG.o")?;
     let tpath = Path::new(target);
     let (sc, base) = if let Some(map) = &a.map {
-        let text = String::from_utf8(read_file(Path::new(map))?).map_err(|_| format!("{map} is not UTF-8"))?;
+        let text = String::from_utf8(read_file(Path::new(map))?)
+            .map_err(|_| format!("{map} is not UTF-8"))?;
         let ms: MapScenario = serde_json::from_str(&text).map_err(|e| format!("{map}: {e}"))?;
         let sc = Scenario {
             description: String::new(),
@@ -170,9 +198,13 @@ fn load_scenario(a: &Args) -> Result<(Scenario, Vec<u8>, String), String> {
         };
         (sc, PathBuf::from("."))
     } else {
-        let text = String::from_utf8(read_file(tpath)?).map_err(|_| format!("{target} is not UTF-8"))?;
+        let text =
+            String::from_utf8(read_file(tpath)?).map_err(|_| format!("{target} is not UTF-8"))?;
         let sc = Scenario::from_json(&text).map_err(|e| format!("{target}: {e}"))?;
-        (sc, tpath.parent().map(Path::to_path_buf).unwrap_or_default())
+        (
+            sc,
+            tpath.parent().map(Path::to_path_buf).unwrap_or_default(),
+        )
     };
     let prog_path = match &a.object {
         Some(o) => PathBuf::from(o),
@@ -190,14 +222,22 @@ fn load_scenario(a: &Args) -> Result<(Scenario, Vec<u8>, String), String> {
 
 fn print_report(r: &scenario::Report, json: bool) {
     if json {
-        println!("{}", serde_json::to_string_pretty(&r.to_json()).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&r.to_json()).unwrap_or_default()
+        );
         return;
     }
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     for (i, read) in r.reads.iter().enumerate() {
         if r.reads.len() > 1 {
-            let _ = writeln!(out, "--- session {} ({}-byte reads) ---", i + 1, read.read_size);
+            let _ = writeln!(
+                out,
+                "--- session {} ({}-byte reads) ---",
+                i + 1,
+                read.read_size
+            );
         }
         let _ = out.write_all(&read.bytes);
         if let Some(e) = read.read_error {
@@ -271,7 +311,11 @@ fn cmd_bench(a: &Args) -> ExitCode {
                 r.bytes,
                 secs,
                 f64::from(a.elements) / secs,
-                if a.printf { ", bpf_seq_printf per element" } else { ", sum only" }
+                if a.printf {
+                    ", bpf_seq_printf per element"
+                } else {
+                    ", sum only"
+                }
             );
             ExitCode::SUCCESS
         }
@@ -293,7 +337,12 @@ fn cmd_disasm(a: &Args) -> ExitCode {
         Err(e) => return fail(false, &format!("{target}: {e}")),
     };
     for p in &obj.programs {
-        println!("{}: SEC(\"{}\"), {} instructions", p.name, p.section, p.insns.len() / 8);
+        println!(
+            "{}: SEC(\"{}\"), {} instructions",
+            p.name,
+            p.section,
+            p.insns.len() / 8
+        );
         for (k, op, text) in iterscope_emulator::asm::disasm_program(&p.insns) {
             println!("{k:>5}: ({op:02x}) {text}");
         }

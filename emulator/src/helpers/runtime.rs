@@ -304,7 +304,10 @@ fn dispatch(w: &mut World, id: u32, a: [u64; 5]) -> u64 {
                     0
                 }
                 _ => {
-                    w.fault(id, format!("destination {:#x} size {size} is not writable", a[0]));
+                    w.fault(
+                        id,
+                        format!("destination {:#x} size {size} is not writable", a[0]),
+                    );
                     neg(Errno::EINVAL)
                 }
             }
@@ -325,12 +328,18 @@ fn dispatch(w: &mut World, id: u32, a: [u64; 5]) -> u64 {
 
 fn map_lookup(w: &mut World, map: u64, key: u64) -> u64 {
     let Some(mi) = w.map_index(map) else {
-        w.fault(ids::BPF_FUNC_MAP_LOOKUP_ELEM, format!("{map:#x} is not a map"));
+        w.fault(
+            ids::BPF_FUNC_MAP_LOOKUP_ELEM,
+            format!("{map:#x} is not a map"),
+        );
         return 0;
     };
     let ks = w.maps[mi].def().key_size as usize;
     let Some(k) = w.load_key(key, ks) else {
-        w.fault(ids::BPF_FUNC_MAP_LOOKUP_ELEM, format!("key {key:#x} is not readable"));
+        w.fault(
+            ids::BPF_FUNC_MAP_LOOKUP_ELEM,
+            format!("key {key:#x} is not readable"),
+        );
         return 0;
     };
     let cpu = w.cpu;
@@ -437,7 +446,10 @@ fn probe_read(w: &mut World, id: u32, dst: u64, size: usize, src: u64) -> u64 {
             neg(Errno::EFAULT)
         }
         None => {
-            w.fault(id, format!("destination {dst:#x} size {size} is not writable"));
+            w.fault(
+                id,
+                format!("destination {dst:#x} size {size} is not writable"),
+            );
             neg(Errno::EFAULT)
         }
     };
@@ -472,12 +484,22 @@ fn seq_write(w: &mut World, m: u64, data: u64, len: usize) -> u64 {
 
 /// Renders `fmt`/`data` with the kernel grammar into the scratch buffer (taken out of `w`;
 /// the caller puts it back).
-fn render(w: &mut World, id: u32, fmt: u64, fmt_size: u64, data: u64, data_len: u64) -> Result<Vec<u8>, Errno> {
+fn render(
+    w: &mut World,
+    id: u32,
+    fmt: u64,
+    fmt_size: u64,
+    data: u64,
+    data_len: u64,
+) -> Result<Vec<u8>, Errno> {
     let nargs = printf::check_data_len(data_len as u32, data == 0)?;
     let mut args = [0u64; 12];
     if nargs > 0 {
         let Some(raw) = w.peek(data, nargs * 8) else {
-            w.fault(id, format!("data {data:#x} size {} is not readable", nargs * 8));
+            w.fault(
+                id,
+                format!("data {data:#x} size {} is not readable", nargs * 8),
+            );
             return Err(Errno::EFAULT);
         };
         for (slot, c) in args.iter_mut().zip(raw.chunks_exact(8)) {
@@ -491,7 +513,10 @@ fn render(w: &mut World, id: u32, fmt: u64, fmt_size: u64, data: u64, data_len: 
     out.clear();
     let Some(fmt_bytes) = w.peek(fmt, fmt_size) else {
         w.scratch = out;
-        w.fault(id, format!("format {fmt:#x} size {fmt_size} is not readable"));
+        w.fault(
+            id,
+            format!("format {fmt:#x} size {fmt_size} is not readable"),
+        );
         return Err(Errno::EINVAL);
     };
     match printf::seq_printf(fmt_bytes, &args[..nargs], &WorldMem(w), &mut out) {
@@ -599,7 +624,11 @@ mod tests {
         let mut s = SeqBuf::default();
         assert!(s.write(&[b'x'; 32000]).is_ok());
         assert!(s.write(&[b'x'; 767]).is_ok(), "32767 bytes fit");
-        assert_eq!(s.write(b"y"), Err(Errno::EOVERFLOW), "count may never reach the size");
+        assert_eq!(
+            s.write(b"y"),
+            Err(Errno::EOVERFLOW),
+            "count may never reach the size"
+        );
         assert_eq!(s.write(b""), Err(Errno::EOVERFLOW), "overflow is sticky");
         s.truncate(0);
         assert!(s.write(b"z").is_ok());

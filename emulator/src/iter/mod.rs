@@ -137,12 +137,16 @@ impl Machine {
 
     /// The world (maps, trace pipe), between reads.
     pub fn world(&self) -> &World {
-        self.world.as_deref().expect("world is only lent out during a run")
+        self.world
+            .as_deref()
+            .expect("world is only lent out during a run")
     }
 
     /// The world, mutably (e.g. to edit maps between reads).
     pub fn world_mut(&mut self) -> &mut World {
-        self.world.as_deref_mut().expect("world is only lent out during a run")
+        self.world
+            .as_deref_mut()
+            .expect("world is only lent out during a run")
     }
 
     /// Opens a session (a new iterator file): seq_num 0, the next session id.
@@ -162,7 +166,12 @@ impl Machine {
 
     /// One `read(fd, buf, size)`: appends what it returns to `out` and returns its length
     /// (0 = EOF).
-    pub fn read(&mut self, s: &mut Session, size: usize, out: &mut Vec<u8>) -> Result<usize, ReadError> {
+    pub fn read(
+        &mut self,
+        s: &mut Session,
+        size: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, ReadError> {
         s.reads += 1;
         let r = self.read_inner(s, size, out);
         match &r {
@@ -177,7 +186,12 @@ impl Machine {
         r
     }
 
-    fn read_inner(&mut self, s: &mut Session, size: usize, out: &mut Vec<u8>) -> Result<usize, ReadError> {
+    fn read_inner(
+        &mut self,
+        s: &mut Session,
+        size: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, ReadError> {
         if size == 0 {
             return Ok(0);
         }
@@ -187,7 +201,11 @@ impl Machine {
             source: e,
         })?;
         let Machine {
-            world, ctx, record, records, ..
+            world,
+            ctx,
+            record,
+            records,
+            ..
         } = self;
         let mut d = Driver {
             vm: &vm,
@@ -217,7 +235,11 @@ impl Machine {
             let overflowed = d.w().seq.overflowed;
             if ret != 0 || overflowed {
                 d.w().seq.truncate(0);
-                return Err(ReadError::Errno(if ret != 0 { Errno::EAGAIN } else { Errno::E2BIG }));
+                return Err(ReadError::Errno(if ret != 0 {
+                    Errno::EAGAIN
+                } else {
+                    Errno::E2BIG
+                }));
             }
             let mut num_objs: u64 = 0;
             loop {
@@ -241,7 +263,11 @@ impl Machine {
                     d.discard_last();
                     d.w().seq.truncate(offs);
                     if offs == 0 {
-                        return Err(ReadError::Errno(if ret != 0 { Errno::EAGAIN } else { Errno::E2BIG }));
+                        return Err(ReadError::Errno(if ret != 0 {
+                            Errno::EAGAIN
+                        } else {
+                            Errno::E2BIG
+                        }));
                     }
                     break;
                 }
@@ -281,7 +307,9 @@ struct Driver<'a, 'v> {
 
 impl Driver<'_, '_> {
     fn w(&mut self) -> &mut World {
-        self.world.as_deref_mut().expect("world is only lent out during a run")
+        self.world
+            .as_deref_mut()
+            .expect("world is only lent out during a run")
     }
 
     fn discard_last(&mut self) {
@@ -321,7 +349,9 @@ impl Driver<'_, '_> {
                 let w = self.w();
                 (
                     w.peek(key_addr, ks).map(<[u8]>::to_vec).unwrap_or_default(),
-                    w.peek(value_addr, vs).map(<[u8]>::to_vec).unwrap_or_default(),
+                    w.peek(value_addr, vs)
+                        .map(<[u8]>::to_vec)
+                        .unwrap_or_default(),
                 )
             })
         } else {
@@ -338,7 +368,12 @@ impl Driver<'_, '_> {
         if record {
             let read = self.read_index;
             let w = self.w();
-            let output = w.seq.buf.get(offs..).map(<[u8]>::to_vec).unwrap_or_default();
+            let output = w
+                .seq
+                .buf
+                .get(offs..)
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default();
             let value_after = elem.and_then(|_| w.peek(value_addr, vs).map(<[u8]>::to_vec));
             let helpers = w.calls.take().unwrap_or_default();
             let fault = w.fault.take();
