@@ -95,7 +95,10 @@ fn all_kernel_objects_parse() {
         assert!(!p.sleepable, "{name}");
         assert_eq!(p.insns.len() % 8, 0);
         assert_eq!(obj.license, "GPL", "{name}");
-        assert!(obj.maps.is_empty(), "{name}: no .maps in the oracle programs");
+        assert!(
+            obj.maps.is_empty(),
+            "{name}: no .maps in the oracle programs"
+        );
         assert!(obj.btf.is_some(), "{name}");
         assert!(!p.line_info.is_empty(), "{name}: line_info");
         assert_eq!(p.funcs[0].insn, 0);
@@ -194,16 +197,23 @@ fn core_relocations_are_identity_on_kernel_objects() {
         for i in 0..p.insn_count() {
             let is_reloc = p.relocs.iter().any(|r| r.insn == i || r.insn + 1 == i);
             if !is_reloc {
-                assert_eq!(&orig[i * 8..i * 8 + 8], &p.insns[i * 8..i * 8 + 8], "{name} insn {i}");
+                assert_eq!(
+                    &orig[i * 8..i * 8 + 8],
+                    &p.insns[i * 8..i * 8 + 8],
+                    "{name} insn {i}"
+                );
             }
         }
         // and the object does carry CO-RE records for that section
         let (eoff, elen) = section_range(&bytes, ".BTF.ext");
         let (boff, blen) = section_range(&bytes, ".BTF");
-        let ext = elf::btf::BtfExt::parse(&bytes[eoff..eoff + elen], &bytes[boff..boff + blen])
-            .unwrap();
+        let ext =
+            elf::btf::BtfExt::parse(&bytes[eoff..eoff + elen], &bytes[boff..boff + blen]).unwrap();
         let n: usize = ext.core_relo.iter().map(|s| s.records.len()).sum();
-        assert!(n >= 2, "{name}: expected CO-RE records (ctx->meta, meta->seq ...)");
+        assert!(
+            n >= 2,
+            "{name}: expected CO-RE records (ctx->meta, meta->seq ...)"
+        );
     }
 }
 
@@ -221,14 +231,22 @@ fn core_relocations_patch_ctx_meta_and_map_name() {
     bytes[off + 7 * 8 + 4] = 0x55;
     let obj = elf::parse(&bytes, "prog").unwrap();
     let p = &obj.programs[0];
-    assert_eq!((insn(&p.insns, 0).opcode, insn(&p.insns, 0).off), (0x79, 0), "ctx->meta");
+    assert_eq!(
+        (insn(&p.insns, 0).opcode, insn(&p.insns, 0).off),
+        (0x79, 0),
+        "ctx->meta"
+    );
     assert_eq!(insn(&p.insns, 1).off, 24, "ctx->value");
     assert_eq!(insn(&p.insns, 2).off, 16, "ctx->key");
     assert_eq!(insn(&p.insns, 3).off, 0, "meta->seq");
     assert_eq!(insn(&p.insns, 4).off, 16, "meta->seq_num");
     assert_eq!(insn(&p.insns, 6).off, 8, "ctx->map");
     let mov = insn(&p.insns, 7);
-    assert_eq!((mov.opcode, mov.dst, mov.imm), (0xb7, 2, BPF_MAP_OFF_NAME as i32), "map->name");
+    assert_eq!(
+        (mov.opcode, mov.dst, mov.imm),
+        (0xb7, 2, BPF_MAP_OFF_NAME as i32),
+        "map->name"
+    );
     assert_eq!(BPF_MAP_OFF_NAME, 136);
 }
 
@@ -239,7 +257,10 @@ fn line_info_points_at_source() {
     let first = &p.line_info[0];
     assert_eq!(first.insn, 0);
     assert!(first.file.ends_with("prog.bpf.c"), "{}", first.file);
-    assert!(p.line_info.iter().any(|l| l.source.contains("BPF_SEQ_PRINTF(seq, \"=== header")));
+    assert!(p
+        .line_info
+        .iter()
+        .any(|l| l.source.contains("BPF_SEQ_PRINTF(seq, \"=== header")));
     assert!(p.line_info.windows(2).all(|w| w[0].insn <= w[1].insn));
     assert!(p.line_info.iter().all(|l| l.insn < p.insn_count()));
 }
@@ -258,17 +279,36 @@ fn example_hash_dump_links_subprogram_and_relocates_bpf_map() {
     let call = insn(&p.insns, 59);
     assert_eq!((call.opcode, call.src, call.imm), (0x85, 1, 2));
     // CO-RE: the example's compact struct bpf_map is moved to the 6.18 offsets.
-    assert_eq!(insn(&p.insns, 8).imm, BPF_MAP_OFF_NAME as i32, "map->name (mov imm)");
+    assert_eq!(
+        insn(&p.insns, 8).imm,
+        BPF_MAP_OFF_NAME as i32,
+        "map->name (mov imm)"
+    );
     assert_eq!(insn(&p.insns, 12).off, BPF_MAP_OFF_ID as i16, "map->id");
-    assert_eq!(insn(&p.insns, 14).off, BPF_MAP_OFF_MAP_TYPE as i16, "map->map_type");
-    assert_eq!(insn(&p.insns, 16).off, BPF_MAP_OFF_MAX_ENTRIES as i16, "map->max_entries");
+    assert_eq!(
+        insn(&p.insns, 14).off,
+        BPF_MAP_OFF_MAP_TYPE as i16,
+        "map->map_type"
+    );
+    assert_eq!(
+        insn(&p.insns, 16).off,
+        BPF_MAP_OFF_MAX_ENTRIES as i16,
+        "map->max_entries"
+    );
     assert_eq!(insn(&p.insns, 1).off, 24);
     assert_eq!(insn(&p.insns, 2).off, 16);
     // globals, with libbpf names
     let g: Vec<_> = obj
         .globals
         .iter()
-        .map(|g| (g.section.as_str(), g.map_name.as_str(), g.data.len(), g.readonly))
+        .map(|g| {
+            (
+                g.section.as_str(),
+                g.map_name.as_str(),
+                g.data.len(),
+                g.readonly,
+            )
+        })
         .collect();
     assert_eq!(
         g,
@@ -281,10 +321,25 @@ fn example_hash_dump_links_subprogram_and_relocates_bpf_map() {
     assert_eq!(obj.globals[0].data, 1u64.to_le_bytes());
     // the subprogram's reference to value_scale (.data) was relocated at its new place
     let r = p.relocs.iter().find(|r| r.insn == 62 + 3).unwrap();
-    assert_eq!(r.target, RelocTarget::Global { global: 0, offset: 0 });
+    assert_eq!(
+        r.target,
+        RelocTarget::Global {
+            global: 0,
+            offset: 0
+        }
+    );
     let r = p.relocs.iter().find(|r| r.insn == 62 + 10).unwrap();
-    assert_eq!(r.target, RelocTarget::Global { global: 1, offset: 58 });
-    assert!(p.line_info.iter().any(|l| l.insn >= 62 && l.source.contains("BPF_SEQ_PRINTF")));
+    assert_eq!(
+        r.target,
+        RelocTarget::Global {
+            global: 1,
+            offset: 58
+        }
+    );
+    assert!(p
+        .line_info
+        .iter()
+        .any(|l| l.insn >= 62 && l.source.contains("BPF_SEQ_PRINTF")));
 }
 
 #[test]
@@ -296,7 +351,11 @@ fn example_array_sum() {
     assert!(rodata.readonly);
     assert_eq!(rodata.map_name, "array_su.rodata");
     assert_eq!(&rodata.data[..4], &1u32.to_le_bytes(), "min_value");
-    assert_eq!(insn(&p.insns, 12).off, BPF_MAP_OFF_MAX_ENTRIES as i16, "map->max_entries");
+    assert_eq!(
+        insn(&p.insns, 12).off,
+        BPF_MAP_OFF_MAX_ENTRIES as i16,
+        "map->max_entries"
+    );
 }
 
 #[test]
@@ -305,7 +364,14 @@ fn example_value_histogram_has_a_btf_map() {
     assert_eq!(obj.maps.len(), 1);
     let m = &obj.maps[0];
     assert_eq!(
-        (m.name.as_str(), m.map_type, m.key_size, m.value_size, m.max_entries, m.map_flags),
+        (
+            m.name.as_str(),
+            m.map_type,
+            m.key_size,
+            m.value_size,
+            m.max_entries,
+            m.map_flags
+        ),
         ("hist", 2, 4, 8, 8, 0)
     );
     let p = &obj.programs[0];
@@ -354,7 +420,11 @@ fn bad_btf_names_the_section_and_offset() {
     bytes[off] = 0;
     assert!(matches!(
         elf::parse(&bytes, "prog"),
-        Err(ElfError::Btf { section: ".BTF", offset: 0, .. })
+        Err(ElfError::Btf {
+            section: ".BTF",
+            offset: 0,
+            ..
+        })
     ));
 }
 
@@ -365,7 +435,9 @@ fn relocation_out_of_range_names_the_section() {
     // first Elf64_Rel: r_offset -> far past the section
     bytes[off..off + 8].copy_from_slice(&0x10_0000u64.to_le_bytes());
     match elf::parse(&bytes, "prog") {
-        Err(ElfError::Relocation { section, offset, .. }) => {
+        Err(ElfError::Relocation {
+            section, offset, ..
+        }) => {
             assert_eq!(section, "iter/bpf_map_elem");
             assert_eq!(offset, 0x10_0000);
         }

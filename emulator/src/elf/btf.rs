@@ -241,7 +241,8 @@ fn check_header(data: &[u8], section: &'static str) -> Result<usize, ElfError> {
     if data.get(2) != Some(&1) {
         return Err(btf_error(section, 2, "unsupported version"));
     }
-    let hdr_len = u32_at(data, 4).ok_or_else(|| btf_error(section, 4, "header truncated"))? as usize;
+    let hdr_len =
+        u32_at(data, 4).ok_or_else(|| btf_error(section, 4, "header truncated"))? as usize;
     if hdr_len < 8 || hdr_len > data.len() {
         return Err(btf_error(section, 4, "bad header length"));
     }
@@ -261,7 +262,11 @@ fn sub_slice<'a>(
     let end = start.and_then(|s| s.checked_add(len as usize));
     match (start, end) {
         (Some(s), Some(e)) if e <= data.len() => Ok(&data[s..e]),
-        _ => Err(btf_error(section, field_offset, "sub-section out of bounds")),
+        _ => Err(btf_error(
+            section,
+            field_offset,
+            "sub-section out of bounds",
+        )),
     }
 }
 
@@ -286,7 +291,8 @@ impl Btf {
         if hdr_len < 24 {
             return Err(btf_error(BTF_SECTION, 4, "bad header length"));
         }
-        let (type_off, type_len, str_off, str_len) = (field(8)?, field(12)?, field(16)?, field(20)?);
+        let (type_off, type_len, str_off, str_len) =
+            (field(8)?, field(12)?, field(16)?, field(20)?);
         let type_data = sub_slice(data, hdr_len, type_off, type_len, BTF_SECTION, 8)?;
         let strings = sub_slice(data, hdr_len, str_off, str_len, BTF_SECTION, 16)?;
         let types_base = hdr_len + type_off as usize;
@@ -669,7 +675,7 @@ fn parse_info<T>(
     }
     let mut r = Reader::new(data, BTF_EXT_SECTION, base);
     let rec_size = r.u32()? as usize;
-    if rec_size < min_rec || rec_size % 4 != 0 {
+    if rec_size < min_rec || !rec_size.is_multiple_of(4) {
         return Err(btf_error(BTF_EXT_SECTION, base, "bad record size"));
     }
     while !r.at_end() {
@@ -677,7 +683,11 @@ fn parse_info<T>(
         let section = str_of(r.u32()?, at)?;
         let num = r.u32()? as usize;
         if num.saturating_mul(rec_size) > data.len() - r.pos {
-            return Err(btf_error(BTF_EXT_SECTION, at, "record count runs past the end"));
+            return Err(btf_error(
+                BTF_EXT_SECTION,
+                at,
+                "record count runs past the end",
+            ));
         }
         let mut records = Vec::with_capacity(num);
         for _ in 0..num {
@@ -717,16 +727,29 @@ mod tests {
         // strings: 0 "", 1 "int", 5 "s", 7 "a"
         let strings = b"\0int\0s\0a\0";
         let types = [
-            1, 1 << 24, 4, (1 << 24) | 32, // [1] int, signed, 32 bits
-            0, 2 << 24, 1, // [2] ptr -> int
-            5, (4 << 24) | 1, 8, 7, 2, 0, // [3] struct s { int *a; }
+            1,
+            1 << 24,
+            4,
+            (1 << 24) | 32, // [1] int, signed, 32 bits
+            0,
+            2 << 24,
+            1, // [2] ptr -> int
+            5,
+            (4 << 24) | 1,
+            8,
+            7,
+            2,
+            0, // [3] struct s { int *a; }
         ];
         let btf = Btf::parse(&fake_btf(&types, strings)).unwrap();
         assert_eq!(btf.len(), 4);
         assert_eq!(btf.type_by_id(3).unwrap().name, "s");
         assert_eq!(btf.size_of(3), Some(8));
         assert_eq!(btf.size_of(1), Some(4));
-        assert_eq!(btf.find_by_name("s", |k| matches!(k, BtfKind::Struct { .. })), Some(3));
+        assert_eq!(
+            btf.find_by_name("s", |k| matches!(k, BtfKind::Struct { .. })),
+            Some(3)
+        );
     }
 
     #[test]
@@ -738,7 +761,11 @@ mod tests {
         let bad = fake_btf(&[0, 31 << 24, 0], b"\0");
         assert!(matches!(
             Btf::parse(&bad),
-            Err(ElfError::Btf { offset: 24, reason: "unknown BTF kind", .. })
+            Err(ElfError::Btf {
+                offset: 24,
+                reason: "unknown BTF kind",
+                ..
+            })
         ));
     }
 

@@ -191,8 +191,18 @@ pub static KERNEL_TYPES: &[ModelStruct] = &[
             int("map_flags", BPF_MAP_OFF_MAP_FLAGS as u32, 4, false),
             int("id", BPF_MAP_OFF_ID as u32, 4, false),
             int("numa_node", BPF_MAP_OFF_NUMA_NODE as u32, 4, true),
-            int("btf_key_type_id", BPF_MAP_OFF_BTF_KEY_TYPE_ID as u32, 4, false),
-            int("btf_value_type_id", BPF_MAP_OFF_BTF_VALUE_TYPE_ID as u32, 4, false),
+            int(
+                "btf_key_type_id",
+                BPF_MAP_OFF_BTF_KEY_TYPE_ID as u32,
+                4,
+                false,
+            ),
+            int(
+                "btf_value_type_id",
+                BPF_MAP_OFF_BTF_VALUE_TYPE_ID as u32,
+                4,
+                false,
+            ),
             int(
                 "btf_vmlinux_value_type_id",
                 BPF_MAP_OFF_BTF_VMLINUX_VALUE_TYPE_ID as u32,
@@ -209,7 +219,12 @@ pub static KERNEL_TYPES: &[ModelStruct] = &[
                     signed: true,
                 },
             },
-            int("bypass_spec_v1", BPF_MAP_OFF_BYPASS_SPEC_V1 as u32, 1, false),
+            int(
+                "bypass_spec_v1",
+                BPF_MAP_OFF_BYPASS_SPEC_V1 as u32,
+                1,
+                false,
+            ),
             int("frozen", BPF_MAP_OFF_FROZEN as u32, 1, false),
         ],
     },
@@ -356,7 +371,8 @@ pub fn apply_section(
         if rec.insn_off % 8 != 0 || rec.insn_off as usize + 8 > insns.len() {
             return Err(site.bad("instruction offset outside the section"));
         }
-        let kind = CoreReloKind::from_raw(rec.kind).ok_or_else(|| site.bad("unknown relocation kind"))?;
+        let kind =
+            CoreReloKind::from_raw(rec.kind).ok_or_else(|| site.bad("unknown relocation kind"))?;
         let (value, local_size) = compute(btf, rec, kind, &site)?;
         patch(insns, site.insn, value, kind, local_size, &site)?;
     }
@@ -373,7 +389,9 @@ fn compute(
     let root = btf
         .skip_mods_and_typedefs(rec.type_id)
         .ok_or_else(|| site.bad("root type id out of range"))?;
-    let root_ty = btf.type_by_id(root).ok_or_else(|| site.bad("root type id out of range"))?;
+    let root_ty = btf
+        .type_by_id(root)
+        .ok_or_else(|| site.bad("root type id out of range"))?;
     let name = essential_name(&root_ty.name);
     let model = model_struct(name);
     match kind {
@@ -428,7 +446,7 @@ fn walk(
     access: &str,
     site: &Site<'_>,
 ) -> Result<FieldTarget, ElfError> {
-    let mut parts = access.split(':').map(|p| p.parse::<u32>());
+    let mut parts = access.split(':').map(str::parse::<u32>);
     let first = parts
         .next()
         .and_then(Result::ok)
@@ -476,7 +494,12 @@ fn walk(
                 field = Some(f);
             }
             BtfKind::Array { elem, len, .. } => {
-                let Some(FieldKind::Array { elem_size, len: tlen, .. }) = field.map(|f| f.kind) else {
+                let Some(FieldKind::Array {
+                    elem_size,
+                    len: tlen,
+                    ..
+                }) = field.map(|f| f.kind)
+                else {
                     return Err(site.missing(model.name, &path));
                 };
                 if in_array_elem || idx >= tlen || idx >= (*len).max(1) {
@@ -497,7 +520,9 @@ fn walk(
         Some(f) => match f.kind {
             FieldKind::Int { signed } => (f.size, signed),
             FieldKind::Ptr => (8, false),
-            FieldKind::Array { elem_size, signed, .. } if in_array_elem => (elem_size, signed),
+            FieldKind::Array {
+                elem_size, signed, ..
+            } if in_array_elem => (elem_size, signed),
             FieldKind::Array { .. } => (f.size, false),
         },
     };
@@ -590,7 +615,11 @@ mod tests {
         assert_eq!(map.field("name").unwrap().offset as usize, BPF_MAP_OFF_NAME);
         assert_eq!(map.field("id").unwrap().offset as usize, BPF_MAP_OFF_ID);
         for f in map.fields {
-            assert!((f.offset + f.size) as usize <= BPF_MAP_MODEL_SIZE, "{}", f.name);
+            assert!(
+                (f.offset + f.size) as usize <= BPF_MAP_MODEL_SIZE,
+                "{}",
+                f.name
+            );
         }
     }
 
@@ -608,12 +637,31 @@ mod tests {
         };
         // r1 = *(u64 *)(r2 + 0)
         let mut insns = [0x79, 0x21, 0, 0, 0, 0, 0, 0];
-        patch(&mut insns, 0, 24, CoreReloKind::FieldByteOffset, Some((8, 8)), &site).unwrap();
+        patch(
+            &mut insns,
+            0,
+            24,
+            CoreReloKind::FieldByteOffset,
+            Some((8, 8)),
+            &site,
+        )
+        .unwrap();
         assert_eq!(i16::from_le_bytes([insns[2], insns[3]]), 24);
         // r1 += 0
         let mut insns = [0x07, 0x01, 0, 0, 0, 0, 0, 0];
-        patch(&mut insns, 0, 136, CoreReloKind::FieldByteOffset, None, &site).unwrap();
-        assert_eq!(i32::from_le_bytes([insns[4], insns[5], insns[6], insns[7]]), 136);
+        patch(
+            &mut insns,
+            0,
+            136,
+            CoreReloKind::FieldByteOffset,
+            None,
+            &site,
+        )
+        .unwrap();
+        assert_eq!(
+            i32::from_le_bytes([insns[4], insns[5], insns[6], insns[7]]),
+            136
+        );
         // r1 += r2 cannot be relocated
         let mut insns = [0x0f, 0x21, 0, 0, 0, 0, 0, 0];
         assert!(patch(&mut insns, 0, 1, CoreReloKind::FieldByteOffset, None, &site).is_err());

@@ -32,9 +32,15 @@ const LD_IMM64: u8 = 0x18;
 #[derive(Debug, Clone, Copy)]
 enum SecReloc {
     Map(usize),
-    Global { global: usize, offset: u64 },
+    Global {
+        global: usize,
+        offset: u64,
+    },
     /// Call to instruction `insn` of ELF section `section`.
-    Call { section: usize, insn: usize },
+    Call {
+        section: usize,
+        insn: usize,
+    },
 }
 
 /// A function inside a code section.
@@ -169,7 +175,10 @@ fn func_info_names(btf: Option<&Btf>, ext: Option<&BtfExt>) -> BTreeMap<(String,
         for r in &sec.records {
             if let Some(t) = btf.type_by_id(r.type_id) {
                 if matches!(t.kind, BtfKind::Func { .. }) {
-                    out.insert((sec.section.clone(), r.insn_off as usize / 8), t.name.clone());
+                    out.insert(
+                        (sec.section.clone(), r.insn_off as usize / 8),
+                        t.name.clone(),
+                    );
                 }
             }
         }
@@ -261,7 +270,7 @@ fn resolve(
         offset: rel.offset,
         reason,
     };
-    if rel.offset % 8 != 0 || rel.offset / 8 >= cs.count() as u64 {
+    if !rel.offset.is_multiple_of(8) || rel.offset / 8 >= cs.count() as u64 {
         return Err(err("offset outside the section or not on an instruction"));
     }
     let idx = (rel.offset / 8) as usize;
@@ -277,7 +286,10 @@ fn resolve(
             if opcode != LD_IMM64 || idx + 1 >= cs.count() {
                 return Err(err("R_BPF_64_64 on an instruction that is not ld_imm64"));
             }
-            if let Some(pos) = map_syms.iter().position(|s| s.name == sym.name && s.shndx == sym.shndx) {
+            if let Some(pos) = map_syms
+                .iter()
+                .position(|s| s.name == sym.name && s.shndx == sym.shndx)
+            {
                 if pos >= maps.len() {
                     return Err(err("map symbol without a map definition"));
                 }
@@ -299,7 +311,11 @@ fn resolve(
                     offset: offset as u64,
                 });
             }
-            if elf.sections.get(sym_sec).is_some_and(|s| s.is_code()) {
+            if elf
+                .sections
+                .get(sym_sec)
+                .is_some_and(sections::SectionInfo::is_code)
+            {
                 return Err(err("ld_imm64 of a function address is not supported"));
             }
             Err(err("reference to a symbol outside .maps and global data"))
@@ -307,7 +323,9 @@ fn resolve(
         R_BPF_64_32 => {
             let src = cs.insns[idx * 8 + 1] >> 4;
             if opcode != CALL || src != BPF_PSEUDO_CALL {
-                return Err(err("R_BPF_64_32 on an instruction that is not a bpf-to-bpf call"));
+                return Err(err(
+                    "R_BPF_64_32 on an instruction that is not a bpf-to-bpf call",
+                ));
             }
             let target_sec = elf
                 .sections

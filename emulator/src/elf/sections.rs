@@ -228,7 +228,7 @@ pub fn internal_map_name(object_name: &str, section: &str) -> String {
     };
     let obj = sanitize(object_name);
     let sec = sanitize(section);
-    let sfx_len = sec.len().max(7).min(MAX_NAME);
+    let sfx_len = sec.len().clamp(7, MAX_NAME);
     let pfx_len = if sec.get(1..).is_some_and(|rest| rest.contains('.')) {
         0
     } else {
@@ -360,7 +360,10 @@ pub(crate) fn parse_maps(
                     _ => Err(err("__uint() member is not a pointer to an array")),
                 }
             };
-            let size = || btf.size_of(pointee).ok_or_else(|| err("__type() has no size"));
+            let size = || {
+                btf.size_of(pointee)
+                    .ok_or_else(|| err("__type() has no size"))
+            };
             match m.name.as_str() {
                 "type" => spec.map_type = uint()?,
                 "max_entries" => spec.max_entries = uint()?,
@@ -387,9 +390,18 @@ mod tests {
         assert_eq!(internal_map_name("prog", ".bss"), "prog.bss");
         assert_eq!(internal_map_name("prog", ".rodata"), "prog.rodata");
         assert_eq!(internal_map_name("hash_dump", ".data"), "hash_dum.data");
-        assert_eq!(internal_map_name("my_object_name", ".kconfig"), "my_obje.kconfig");
-        assert_eq!(internal_map_name("prog", ".rodata.str1.1"), ".rodata.str1.1");
-        assert_eq!(internal_map_name("prog", ".data.abracadabra"), ".data.abracadab");
+        assert_eq!(
+            internal_map_name("my_object_name", ".kconfig"),
+            "my_obje.kconfig"
+        );
+        assert_eq!(
+            internal_map_name("prog", ".rodata.str1.1"),
+            ".rodata.str1.1"
+        );
+        assert_eq!(
+            internal_map_name("prog", ".data.abracadabra"),
+            ".data.abracadab"
+        );
         assert_eq!(internal_map_name("a-b", ".bss"), "a_b.bss");
     }
 }
