@@ -520,3 +520,64 @@ fn corrupted_objects_never_panic() {
     }
     assert!(errors > 0);
 }
+
+/// Byte offset and size of every named member of struct `id`, anonymous members flattened.
+fn flat_members(btf: &elf::Btf, id: u32, base: u32, out: &mut Vec<(String, u32, Option<u32>)>) {
+    use elf::btf::BtfKind;
+    let ty = btf
+        .type_by_id(btf.skip_mods_and_typedefs(id).unwrap())
+        .unwrap();
+    let (BtfKind::Struct { members, .. } | BtfKind::Union { members, .. }) = &ty.kind else {
+        return;
+    };
+    for m in members {
+        let off = base + m.bit_offset / 8;
+        if m.name.is_empty() {
+            flat_members(btf, m.ty, off, out);
+        } else {
+            out.push((m.name.clone(), off, btf.size_of(m.ty)));
+        }
+    }
+}
+
+/// On a 6.18 host, the kernel model agrees with `/sys/kernel/btf/vmlinux` (parsed with our
+/// own BTF parser). Skipped elsewhere.
+#[test]
+fn kernel_model_matches_running_kernel_btf() {
+    let release = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let Ok(raw) = fs::read("/sys/kernel/btf/vmlinux") else {
+        eprintln!("skipped: no /sys/kernel/btf/vmlinux");
+        return;
+    };
+    if !release.starts_with("6.18") {
+        eprintln!("skipped: kernel {release} is not 6.18");
+        return;
+    }
+    let btf = elf::Btf::parse(&raw).unwrap();
+    for model in elf::core::KERNEL_TYPES {
+        let id = btf
+            .find_by_name(model.name, |k| {
+                matches!(k, elf::btf::BtfKind::Struct { .. })
+            })
+            .unwrap_or_else(|| panic!("kernel has no struct {}", model.name));
+        if model.fields.is_empty() {
+            continue; // opaque
+        }
+        assert_eq!(btf.size_of(id), Some(model.size), "sizeof {}", model.name);
+        let mut members = Vec::new();
+        flat_members(&btf, id, 0, &mut members);
+        for f in model.fields {
+            let (_, off, size) = members
+                .iter()
+                .find(|m| m.0 == f.name)
+                .unwrap_or_else(|| panic!("{}.{} not in kernel BTF", model.name, f.name));
+            assert_eq!(
+                (*off, *size),
+                (f.offset, Some(f.size)),
+                "{}.{}",
+                model.name,
+                f.name
+            );
+        }
+    }
+}
