@@ -13,9 +13,12 @@ if ! command -v "$clang" >/dev/null 2>&1; then
 	exit 0
 fi
 
-for src in "$here"/*.bpf.c; do
+# Compile from inside examples/ with relative names and a debug prefix map, so the objects
+# do not record this checkout's absolute path.
+cd "$here"
+for src in *.bpf.c; do
 	obj=${src%.c}.o
-	"$clang" -O2 -g -target bpf -D__TARGET_ARCH_x86 -I"$here" -I/usr/include \
-		-c "$src" -o "$obj"
-	echo "built $(basename "$obj")"
+	"$clang" -O2 -g -target bpf -D__TARGET_ARCH_x86 -I. -I/usr/include \
+		-fdebug-prefix-map="$here"=. -c "$src" -o "$obj"
+	echo "built $obj"
 done

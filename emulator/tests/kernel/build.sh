@@ -41,9 +41,12 @@ for dir in "$here"/*/; do
 		cflags=$(python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1])).get("cflags", [])))' "$dir/case.json")
 	fi
 	# shellcheck disable=SC2086 # cflags is a word list on purpose
-	if "$clang" -O2 -g -target bpf -D__TARGET_ARCH_x86 -DORACLE_NCPUS=2 \
-		-I"$tmp" -I/usr/include $cflags \
-		-c "$dir/prog.bpf.c" -o "$dir/prog.bpf.o"; then
+	# Compile from inside the case directory, with a debug prefix map, so the objects record
+	# "prog.bpf.c" (as the kernel prints it in "; ... @ prog.bpf.c:LINE") rather than this
+	# checkout's absolute path. This changes only recorded file names, not code or types.
+	if (cd "$dir" && "$clang" -O2 -g -target bpf -D__TARGET_ARCH_x86 -DORACLE_NCPUS=2 \
+		-I"$tmp" -I/usr/include $cflags -fdebug-prefix-map="$dir"=. \
+		-c prog.bpf.c -o prog.bpf.o); then
 		if [ "${KEEP_DEBUG:-0}" != 1 ] && command -v "$objcopy" >/dev/null 2>&1; then
 			"$objcopy" --strip-debug "$dir/prog.bpf.o"
 		fi
