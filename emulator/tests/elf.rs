@@ -581,3 +581,43 @@ fn kernel_model_matches_running_kernel_btf() {
         }
     }
 }
+
+/// Every truncation of one object, and random corruption inside each BTF and relocation
+/// section of every object, gives an error or a parse, never a panic.
+#[test]
+fn truncation_everywhere_and_section_corruption_never_panic() {
+    let bytes = kernel_bytes("write_key_rejected");
+    for cut in 0..bytes.len() {
+        assert!(elf::parse(&bytes[..cut], "prog").is_err(), "cut at {cut}");
+    }
+    let mut rng = Rng(0x0bad_cafe_f00d_beef);
+    let mut objects = kernel_cases();
+    objects.extend(examples());
+    for (_, bytes) in &objects {
+        for section in [
+            ".BTF",
+            ".BTF.ext",
+            ".reliter/bpf_map_elem",
+            ".symtab",
+            ".strtab",
+        ] {
+            let file = object::File::parse(&bytes[..]).unwrap();
+            let Some((off, len)) = file.section_by_name(section).and_then(|s| s.file_range())
+            else {
+                continue;
+            };
+            let (off, len) = (off as usize, len as usize);
+            if len == 0 {
+                continue;
+            }
+            for _ in 0..60 {
+                let mut b = bytes.clone();
+                for _ in 0..=rng.below(4) {
+                    let at = off + rng.below(len);
+                    b[at] = rng.next() as u8;
+                }
+                let _ = elf::parse(&b, "prog");
+            }
+        }
+    }
+}

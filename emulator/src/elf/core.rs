@@ -577,6 +577,16 @@ fn patch(
             // libbpf does for direct memory loads.
             if let Some((local, target)) = sizes {
                 if opcode & 0x07 == BPF_LDX && opcode & 0xe0 == BPF_MEM && local != target {
+                    let current = match opcode & 0x18 {
+                        0x10 => 1,
+                        0x08 => 2,
+                        0x00 => 4,
+                        _ => 8,
+                    };
+                    if current != local {
+                        // A partial load of a field whose size changed: libbpf refuses too.
+                        return Err(site.bad("load size differs from the field size"));
+                    }
                     let code = match target {
                         1 => 0x10,
                         2 => 0x08,
@@ -662,6 +672,32 @@ mod tests {
             i32::from_le_bytes([insns[4], insns[5], insns[6], insns[7]]),
             136
         );
+        // r1 = *(u64 *)(r2 + 0) of a local u64 that is a u32 in the kernel: becomes a u32 load
+        let mut insns = [0x79, 0x21, 0, 0, 0, 0, 0, 0];
+        patch(
+            &mut insns,
+            0,
+            92,
+            CoreReloKind::FieldByteOffset,
+            Some((8, 4)),
+            &site,
+        )
+        .unwrap();
+        assert_eq!(
+            (insns[0], i16::from_le_bytes([insns[2], insns[3]])),
+            (0x61, 92)
+        );
+        // a partial (u8) load of that field cannot be resized
+        let mut insns = [0x71, 0x21, 0, 0, 0, 0, 0, 0];
+        assert!(patch(
+            &mut insns,
+            0,
+            92,
+            CoreReloKind::FieldByteOffset,
+            Some((8, 4)),
+            &site
+        )
+        .is_err());
         // r1 += r2 cannot be relocated
         let mut insns = [0x0f, 0x21, 0, 0, 0, 0, 0, 0];
         assert!(patch(&mut insns, 0, 1, CoreReloKind::FieldByteOffset, None, &site).is_err());
