@@ -103,7 +103,8 @@ pub struct FuncInfo {
 pub struct LineInfo {
     /// Instruction index in [`Program::insns`].
     pub insn: usize,
-    /// Source file as recorded by clang.
+    /// Source file as recorded by clang (`prog.bpf.c` for the objects our build scripts
+    /// make; may be a path: the kernel's verifier log prints only its base name).
     pub file: String,
     /// Line number (1-based).
     pub line: u32,
