@@ -126,7 +126,7 @@ pub const BPF_MAP_OFF_FROZEN: usize = 257;
 /// `sizeof(struct bpf_map)` on Linux 6.18 x86-64.
 pub const BPF_MAP_MODEL_SIZE: usize = 296;
 
-/// Offsets of `struct bpf_iter_meta` fields.
+/// `offsetof(struct bpf_iter_meta, seq)` (`struct seq_file *`).
 pub const BPF_ITER_META_OFF_SEQ: usize = 0;
 /// `offsetof(struct bpf_iter_meta, session_id)`.
 pub const BPF_ITER_META_OFF_SESSION_ID: usize = 8;
