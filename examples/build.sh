@@ -1,0 +1,24 @@
+#!/bin/sh
+# Rebuild examples/*.bpf.o from examples/*.bpf.c with the project's own minimal vmlinux.h
+# (examples/vmlinux.h) and the libbpf headers:
+#   clang -O2 -g -target bpf -D__TARGET_ARCH_x86 -I examples -I/usr/include
+# Skips with a message when clang is missing (the committed .o files are kept).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+clang=${CLANG:-clang}
+
+if ! command -v "$clang" >/dev/null 2>&1; then
+	echo "build.sh: $clang not found; skipping (committed .o files are kept)" >&2
+	exit 0
+fi
+
+# Compile from inside examples/ with relative names and a debug prefix map, so the objects
+# do not record this checkout's absolute path.
+cd "$here"
+for src in *.bpf.c; do
+	obj=${src%.c}.o
+	"$clang" -O2 -g -target bpf -D__TARGET_ARCH_x86 -I. -I/usr/include \
+		-fdebug-prefix-map="$here"=. -c "$src" -o "$obj"
+	echo "built $obj"
+done
