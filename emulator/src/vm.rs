@@ -62,7 +62,20 @@ pub enum RunError {
         /// Instruction count.
         insns: usize,
     },
-    /// rbpf stopped the program (an out-of-bounds access, a call too deep, ...).
+    /// A load or store outside every region the program may touch (what the verifier
+    /// would have refused).
+    #[error("out of bounds memory {access} at instruction {insn}: address {addr:#x}, size {size}")]
+    OutOfBounds {
+        /// Instruction index in the program.
+        insn: usize,
+        /// `load` or `store`.
+        access: String,
+        /// Guest address.
+        addr: u64,
+        /// Access size in bytes.
+        size: u64,
+    },
+    /// rbpf stopped the program (a call too deep, ...).
     #[error("engine error: {message}")]
     Engine {
         /// rbpf's message, instruction numbers given in program terms.
@@ -171,9 +184,28 @@ fn rbpf_message(e: &rbpf::lib::Error) -> String {
     out
 }
 
+/// Parses rbpf's `out of bounds memory load (insn #N), addr 0x.., size S` (whose N is the
+/// index after the faulting instruction, prologue included).
+fn out_of_bounds(msg: &str) -> Option<RunError> {
+    let rest = msg.strip_prefix("Error: ").unwrap_or(msg).strip_prefix("out of bounds memory ")?;
+    let (access, rest) = rest.split_once(" (insn #")?;
+    let (n, rest) = rest.split_once("), addr ")?;
+    let (addr, rest) = rest.split_once(", size ")?;
+    let size = rest.split_whitespace().next()?;
+    Some(RunError::OutOfBounds {
+        insn: n.parse::<usize>().ok()?.checked_sub(PROLOGUE_INSNS + 1)?,
+        access: access.to_string(),
+        addr: u64::from_str_radix(addr.trim_start_matches("0x"), 16).ok()?,
+        size: size.parse().ok()?,
+    })
+}
+
 fn engine_error(e: rbpf::lib::Error) -> RunError {
-    // rbpf numbers instructions including our prologue: translate "insn #N".
     let msg = rbpf_message(&e);
+    if let Some(oob) = out_of_bounds(&msg) {
+        return oob;
+    }
+    // Elsewhere rbpf numbers instructions including our prologue: translate "insn #N".
     let mut out = String::with_capacity(msg.len());
     let mut rest = msg.as_str();
     while let Some(pos) = rest.find("insn #") {
@@ -511,7 +543,9 @@ mod tests {
         let mut world = None;
         let mut ctx = [0u8; 32];
         match vm.run(&mut world, &mut ctx) {
-            Err(RunError::Engine { message }) => assert!(message.contains("insn #1"), "{message}"),
+            Err(RunError::OutOfBounds {
+                insn, access, addr, size,
+            }) => assert_eq!((insn, access.as_str(), addr, size), (1, "load", 7, 8)),
             other => panic!("{other:?}"),
         }
     }

@@ -86,7 +86,6 @@ impl fmt::Display for HelperId {
     }
 }
 
-/// The largest helper id in the table (`BPF_FUNC_cgrp_storage_delete`).
 /// `enum bpf_func_id` values under their uapi names (`BPF_FUNC_seq_printf` is spelled in
 /// upper case here), for `match` patterns.
 pub mod consts {
@@ -124,6 +123,7 @@ pub mod consts {
 }
 pub use consts::*;
 
+/// The largest helper id in the table (`BPF_FUNC_cgrp_storage_delete`).
 pub const MAX_HELPER_ID: u32 = 211;
 
 /// Helper names indexed by id, with the `bpf_` prefix the verifier log uses.

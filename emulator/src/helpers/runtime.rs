@@ -14,6 +14,7 @@
 //! user. What the verifier checks statically (argument types, constant sizes) is not
 //! re-checked here beyond memory safety.
 
+use crate::elf::core;
 use crate::errno::Errno;
 use crate::helpers::ids;
 use crate::helpers::printf::{self, GuestMem};
@@ -24,7 +25,7 @@ use crate::mem::{HostWindow, Region};
 pub const SEQ_BUF_SIZE: usize = 32768;
 
 /// Size of one emulated `struct bpf_map` model in guest memory.
-pub const MAP_MODEL_SIZE: usize = crate::elf::BPF_MAP_MODEL_SIZE;
+pub const MAP_MODEL_SIZE: usize = core::BPF_MAP_MODEL_SIZE;
 
 /// The seq_file buffer of one iterator session, with the kernel's overflow rule: a write
 /// that would make the count reach the buffer size marks the file overflowed
@@ -148,18 +149,18 @@ impl World {
             let Some(model) = self.models.get_mut(i * MAP_MODEL_SIZE, MAP_MODEL_SIZE) else {
                 continue;
             };
-            crate::elf::write_bpf_map_model(
-                model,
-                &crate::elf::BpfMapFields {
-                    id: i as u32 + 1,
-                    map_type: def.kind.bpf_map_type(),
-                    key_size: def.key_size,
-                    value_size: def.value_size,
-                    max_entries: def.max_entries,
-                    map_flags: def.flags,
-                    name: &def.name,
-                },
-            );
+            let put = |model: &mut [u8], off: usize, v: u32| {
+                model[off..off + 4].copy_from_slice(&v.to_le_bytes());
+            };
+            put(model, core::BPF_MAP_OFF_ID, i as u32 + 1);
+            put(model, core::BPF_MAP_OFF_MAP_TYPE, def.kind.bpf_map_type());
+            put(model, core::BPF_MAP_OFF_KEY_SIZE, def.key_size);
+            put(model, core::BPF_MAP_OFF_VALUE_SIZE, def.value_size);
+            put(model, core::BPF_MAP_OFF_MAX_ENTRIES, def.max_entries);
+            put(model, core::BPF_MAP_OFF_MAP_FLAGS, def.flags);
+            let name = def.name.as_bytes();
+            let n = name.len().min(core::BPF_OBJ_NAME_LEN - 1);
+            model[core::BPF_MAP_OFF_NAME..core::BPF_MAP_OFF_NAME + n].copy_from_slice(&name[..n]);
         }
     }
 
