@@ -153,6 +153,12 @@ fn examples_match_the_running_kernel() {
         let kernel = match run_on_kernel(&sc, &obj, &tag) {
             Ok(k) => k,
             Err(e) if e.contains("per-CPU value lists") => continue,
+            Err(e) if compared == 0 && e.contains("Operation not permitted") => {
+                // Seen on sandboxed kernels: maps can be created but BPF_PROG_LOAD of a
+                // tracing program fails with EPERM before verification.
+                eprintln!("SKIP differential tests against the kernel: it refuses to load iterator programs (EPERM): {e}");
+                return;
+            }
             Err(e) => panic!("{}: kernel run failed: {e}", path.display()),
         };
         let opts = RunOptions {
