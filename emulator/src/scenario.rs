@@ -314,7 +314,7 @@ fn hex_decode(s: &str, field: &str) -> Result<Vec<u8>, ScenarioError> {
         field: field.to_string(),
         what,
     };
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(bad(format!("hex string has odd length {}", s.len())));
     }
     (0..s.len())

@@ -107,7 +107,7 @@ fn insn_at(bytes: &[u8], i: usize) -> [u8; 8] {
 impl Code {
     /// Prepares `insns` (raw 8-byte instructions) with `patches` applied.
     pub fn prepare(insns: &[u8], patches: &[Patch]) -> Result<Code, RunError> {
-        if insns.len() % 8 != 0 || insns.is_empty() {
+        if !insns.len().is_multiple_of(8) || insns.is_empty() {
             return Err(RunError::Invalid {
                 insn: insns.len() / 8,
                 what: format!(
@@ -187,7 +187,10 @@ fn rbpf_message(e: &rbpf::lib::Error) -> String {
 /// Parses rbpf's `out of bounds memory load (insn #N), addr 0x.., size S` (whose N is the
 /// index after the faulting instruction, prologue included).
 fn out_of_bounds(msg: &str) -> Option<RunError> {
-    let rest = msg.strip_prefix("Error: ").unwrap_or(msg).strip_prefix("out of bounds memory ")?;
+    let rest = msg
+        .strip_prefix("Error: ")
+        .unwrap_or(msg)
+        .strip_prefix("out of bounds memory ")?;
     let (access, rest) = rest.split_once(" (insn #")?;
     let (n, rest) = rest.split_once("), addr ")?;
     let (addr, rest) = rest.split_once(", size ")?;
@@ -298,7 +301,7 @@ fn check_insns(prog: &[u8]) -> Result<(), RunError> {
                 i += 2;
                 continue;
             }
-            0x01 | 0x02 | 0x03 => {
+            0x01..=0x03 => {
                 let mode = op & 0xe0;
                 if mode == 0x80 {
                     return unsupported("sign-extending load (cpu v4)");
@@ -544,7 +547,10 @@ mod tests {
         let mut ctx = [0u8; 32];
         match vm.run(&mut world, &mut ctx) {
             Err(RunError::OutOfBounds {
-                insn, access, addr, size,
+                insn,
+                access,
+                addr,
+                size,
             }) => assert_eq!((insn, access.as_str(), addr, size), (1, "load", 7, 8)),
             other => panic!("{other:?}"),
         }

@@ -98,7 +98,7 @@ fn compare(name: &str, got: &Value, want: &Value, order_insensitive: bool) -> Ve
 fn every_recorded_case_matches_the_kernel() {
     let mut names: Vec<String> = std::fs::read_dir(cases_dir())
         .expect("tests/kernel exists")
-        .filter_map(|e| e.ok())
+        .filter_map(Result::ok)
         .filter(|e| e.path().join("case.json").exists())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();

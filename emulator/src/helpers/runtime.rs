@@ -172,7 +172,7 @@ impl World {
     /// The map whose model starts at `addr`.
     pub fn map_index(&self, addr: u64) -> Option<usize> {
         let off = addr.checked_sub(self.models.addr())? as usize;
-        (off % MAP_MODEL_SIZE == 0 && off / MAP_MODEL_SIZE < self.maps.len())
+        (off.is_multiple_of(MAP_MODEL_SIZE) && off / MAP_MODEL_SIZE < self.maps.len())
             .then_some(off / MAP_MODEL_SIZE)
     }
 

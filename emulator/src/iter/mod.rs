@@ -174,14 +174,11 @@ impl Machine {
     ) -> Result<usize, ReadError> {
         s.reads += 1;
         let r = self.read_inner(s, size, out);
-        match &r {
-            Ok(n) => {
-                s.read_calls += 1;
-                if *n == 0 {
-                    s.eof = true;
-                }
+        if let Ok(n) = &r {
+            s.read_calls += 1;
+            if *n == 0 {
+                s.eof = true;
             }
-            Err(_) => {}
         }
         r
     }
