@@ -301,21 +301,23 @@ fn cmd_bench(a: &Args) -> ExitCode {
         printf: a.printf,
     };
     let start = Instant::now();
-    match bench.run() {
+    let mut machine = match bench.machine() {
+        Ok(m) => m,
+        Err(e) => return fail(false, &e.to_string()),
+    };
+    let fill = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    match scenario::run_session(&mut machine, 4096) {
         Ok(r) => {
             let secs = start.elapsed().as_secs_f64();
             println!(
-                "{} elements, {} program calls, {} bytes of output, {:.3} s ({:.0} elements/s){}",
+                "{} elements ({}): map filled in {fill:.3} s; iterated in {secs:.3} s ({:.0} elements/s), {} program calls, {} bytes in {} reads",
                 a.elements,
-                r.calls,
-                r.bytes,
-                secs,
+                if a.printf { "bpf_seq_printf per element" } else { "sum only" },
                 f64::from(a.elements) / secs,
-                if a.printf {
-                    ", bpf_seq_printf per element"
-                } else {
-                    ", sum only"
-                }
+                r.prog_calls,
+                r.bytes.len(),
+                r.read_calls,
             );
             ExitCode::SUCCESS
         }
