@@ -185,3 +185,34 @@ fn return_one_retries_the_element() {
     );
     assert_eq!(out, b"ab\nab\nab\n");
 }
+
+#[test]
+fn a_budgeted_read_is_the_same_read_in_slices() {
+    use iterscope_emulator::iter::ReadStep;
+    let whole = {
+        let mut m = writer_machine(5, 16004);
+        (read_all(&mut m, 1 << 20), m.take_records().len())
+    };
+    let mut m = writer_machine(5, 16004);
+    let mut s = m.open();
+    let mut out = Vec::new();
+    let mut results = Vec::new();
+    let mut pauses = 0;
+    loop {
+        let mut budget = 1;
+        match m.read_budgeted(&mut s, 1 << 20, &mut out, &mut budget) {
+            ReadStep::Paused => pauses += 1,
+            ReadStep::Done(r) => {
+                let eof = matches!(r, Ok(0));
+                results.push(r);
+                if eof {
+                    break;
+                }
+            }
+        }
+        assert!(pauses < 100);
+    }
+    assert_eq!((results, m.take_records().len()), whole);
+    assert!(pauses >= 6, "one call per slice: {pauses} pauses");
+    assert_eq!(out.len(), 5 * 16004);
+}

@@ -98,6 +98,7 @@ pub struct Session {
     /// Whether EOF was returned.
     pub eof: bool,
     last_shown: Option<u64>,
+    inflight: Option<InFlight>,
 }
 
 /// A loaded program with its maps, ready to open sessions.
@@ -165,38 +166,52 @@ impl Machine {
     }
 
     /// One `read(fd, buf, size)`: appends what it returns to `out` and returns its length
-    /// (0 = EOF).
+    /// (0 = EOF). Runs the whole read, however many program calls it takes (at most
+    /// [`MAX_ITER_OBJECTS`] elements, or what fits in the 32 KiB buffer).
     pub fn read(
         &mut self,
         s: &mut Session,
         size: usize,
         out: &mut Vec<u8>,
     ) -> Result<usize, ReadError> {
-        s.reads += 1;
-        let r = self.read_inner(s, size, out);
-        if let Ok(n) = &r {
-            s.read_calls += 1;
-            if *n == 0 {
-                s.eof = true;
+        loop {
+            let mut budget = u64::MAX;
+            if let ReadStep::Done(r) = self.read_budgeted(s, size, out, &mut budget) {
+                return r;
             }
         }
-        r
     }
 
-    fn read_inner(
+    /// Like [`Machine::read`], but runs at most `budget` program calls (decremented as they
+    /// run) and returns [`ReadStep::Paused`] when it is spent; calling again with the same
+    /// session continues the same read where it stopped. Nothing is observable in between:
+    /// the read's result is the one an uninterrupted read gives. This is how a UI keeps a
+    /// million-element run responsive and cancellable.
+    pub fn read_budgeted(
         &mut self,
         s: &mut Session,
         size: usize,
         out: &mut Vec<u8>,
-    ) -> Result<usize, ReadError> {
-        if size == 0 {
-            return Ok(0);
+        budget: &mut u64,
+    ) -> ReadStep {
+        if s.inflight.is_none() {
+            s.reads += 1;
+            if let Some(done) = self.begin_read(s, size, out) {
+                return self.finish(s, done);
+            }
         }
-        let vm = self.code.vm(&self.regions).map_err(|e| ReadError::Run {
-            call: s.calls,
-            seq_num: s.seq_num,
-            source: e,
-        })?;
+        let vm = match self.code.vm(&self.regions) {
+            Ok(vm) => vm,
+            Err(source) => {
+                let e = ReadError::Run {
+                    call: s.calls,
+                    seq_num: s.seq_num,
+                    source,
+                };
+                s.inflight = None;
+                return self.finish(s, Err(e));
+            }
+        };
         let Machine {
             world,
             ctx,
@@ -212,84 +227,86 @@ impl Machine {
             records,
             read_index: s.reads - 1,
         };
-        {
-            let w = d.w();
-            if s.pending > 0 {
-                let n = s.pending.min(size);
-                out.extend_from_slice(&w.seq.buf[s.pending_from..s.pending_from + n]);
-                s.pending -= n;
-                s.pending_from += n;
-                return Ok(n);
-            }
-            w.seq.truncate(0);
-            w.ktime_ns += 1_000;
-        }
-        s.pending_from = 0;
-
-        let mut p = d.w().maps[0].iter_start(&mut s.cursor);
-        if let Some(elem) = p {
-            let ret = d.show(s, Some(elem))?;
-            let overflowed = d.w().seq.overflowed;
-            if ret != 0 || overflowed {
-                d.w().seq.truncate(0);
-                return Err(ReadError::Errno(if ret != 0 {
-                    Errno::EAGAIN
-                } else {
-                    Errno::E2BIG
-                }));
-            }
-            let mut num_objs: u64 = 0;
-            loop {
-                num_objs += 1;
-                let offs = d.w().seq.buf.len();
-                p = d.w().maps[0].iter_next(&mut s.cursor);
-                let Some(elem) = p else { break };
-                s.seq_num += 1;
-                if offs >= size {
-                    break;
-                }
-                if num_objs >= MAX_ITER_OBJECTS {
-                    if offs == 0 {
-                        return Err(ReadError::Errno(Errno::EAGAIN));
-                    }
-                    break;
-                }
-                let ret = d.show(s, Some(elem))?;
-                let overflowed = d.w().seq.overflowed;
-                if ret != 0 || overflowed {
-                    d.discard_last();
-                    d.w().seq.truncate(offs);
-                    if offs == 0 {
-                        return Err(ReadError::Errno(if ret != 0 {
-                            Errno::EAGAIN
-                        } else {
-                            Errno::E2BIG
-                        }));
-                    }
-                    break;
-                }
+        let r = d.advance(s, out, budget);
+        drop(d);
+        match r {
+            None => ReadStep::Paused,
+            Some(done) => {
+                s.inflight = None;
+                self.finish(s, done)
             }
         }
-        if p.is_none() && !s.done_stop {
-            let offs = d.w().seq.buf.len();
-            d.show(s, None)?;
-            if d.w().seq.overflowed {
-                d.discard_last();
-                d.w().seq.truncate(offs);
-                if offs == 0 {
-                    return Err(ReadError::Errno(Errno::E2BIG));
-                }
-            } else {
-                s.done_stop = true;
-            }
-        }
-        let w = d.w();
-        let n = w.seq.buf.len().min(size);
-        out.extend_from_slice(&w.seq.buf[..n]);
-        s.pending = w.seq.buf.len() - n;
-        s.pending_from = n;
-        Ok(n)
     }
+
+    fn finish(&mut self, s: &mut Session, r: Result<usize, ReadError>) -> ReadStep {
+        if let Ok(n) = &r {
+            s.read_calls += 1;
+            if *n == 0 {
+                s.eof = true;
+            }
+        }
+        ReadStep::Done(r)
+    }
+
+    /// The start of a read: pending bytes, or an empty buffer and the first element.
+    fn begin_read(
+        &mut self,
+        s: &mut Session,
+        size: usize,
+        out: &mut Vec<u8>,
+    ) -> Option<Result<usize, ReadError>> {
+        if size == 0 {
+            return Some(Ok(0));
+        }
+        let w = self.world_mut();
+        if s.pending > 0 {
+            let n = s.pending.min(size);
+            out.extend_from_slice(&w.seq.buf[s.pending_from..s.pending_from + n]);
+            s.pending -= n;
+            s.pending_from += n;
+            return Some(Ok(n));
+        }
+        w.seq.truncate(0);
+        w.ktime_ns += 1_000;
+        s.pending_from = 0;
+        let phase = match w.maps[0].iter_start(&mut s.cursor) {
+            Some(elem) => Phase::First(elem),
+            None => Phase::Stop,
+        };
+        s.inflight = Some(InFlight {
+            size,
+            phase,
+            num_objs: 0,
+        });
+        None
+    }
+}
+
+/// What [`Machine::read_budgeted`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadStep {
+    /// The read finished with this result.
+    Done(Result<usize, ReadError>),
+    /// The call budget ran out; call again to continue the same read.
+    Paused,
+}
+
+/// Where an in-flight read is (kept in the session while paused).
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    /// About to show the element the read started at.
+    First(IterElem),
+    /// About to show a following element whose output starts at `offs`.
+    Next { elem: IterElem, offs: usize },
+    /// The map is exhausted: about to run the stop call (if not done yet).
+    Stop,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct InFlight {
+    size: usize,
+    phase: Phase,
+    num_objs: u64,
 }
 
 /// Borrowed pieces of a machine for one read.
@@ -303,6 +320,119 @@ struct Driver<'a, 'v> {
 }
 
 impl Driver<'_, '_> {
+    /// Runs the in-flight read until it is done (Some) or the budget is spent (None).
+    fn advance(
+        &mut self,
+        s: &mut Session,
+        out: &mut Vec<u8>,
+        budget: &mut u64,
+    ) -> Option<Result<usize, ReadError>> {
+        let Some(mut st) = s.inflight else {
+            return Some(Ok(0));
+        };
+        loop {
+            match st.phase {
+                Phase::First(elem) => {
+                    if *budget == 0 {
+                        s.inflight = Some(st);
+                        return None;
+                    }
+                    *budget -= 1;
+                    let ret = match self.show(s, Some(elem)) {
+                        Ok(r) => r,
+                        Err(e) => return Some(Err(e)),
+                    };
+                    if ret != 0 || self.w().seq.overflowed {
+                        self.discard_last();
+                        self.w().seq.truncate(0);
+                        let e = if ret != 0 {
+                            Errno::EAGAIN
+                        } else {
+                            Errno::E2BIG
+                        };
+                        return Some(Err(ReadError::Errno(e)));
+                    }
+                }
+                Phase::Next { elem, offs } => {
+                    if *budget == 0 {
+                        s.inflight = Some(st);
+                        return None;
+                    }
+                    *budget -= 1;
+                    let ret = match self.show(s, Some(elem)) {
+                        Ok(r) => r,
+                        Err(e) => return Some(Err(e)),
+                    };
+                    if ret != 0 || self.w().seq.overflowed {
+                        self.discard_last();
+                        self.w().seq.truncate(offs);
+                        if offs == 0 {
+                            let e = if ret != 0 {
+                                Errno::EAGAIN
+                            } else {
+                                Errno::E2BIG
+                            };
+                            return Some(Err(ReadError::Errno(e)));
+                        }
+                        return Some(Ok(self.copy_out(s, st.size, out)));
+                    }
+                }
+                Phase::Stop => {
+                    if !s.done_stop {
+                        if *budget == 0 {
+                            s.inflight = Some(st);
+                            return None;
+                        }
+                        *budget -= 1;
+                        let offs = self.w().seq.buf.len();
+                        if let Err(e) = self.show(s, None) {
+                            return Some(Err(e));
+                        }
+                        if self.w().seq.overflowed {
+                            self.discard_last();
+                            self.w().seq.truncate(offs);
+                            if offs == 0 {
+                                return Some(Err(ReadError::Errno(Errno::E2BIG)));
+                            }
+                        } else {
+                            s.done_stop = true;
+                        }
+                    }
+                    return Some(Ok(self.copy_out(s, st.size, out)));
+                }
+            }
+            // A shown element: move to the next one, as the kernel's loop does.
+            st.num_objs += 1;
+            let offs = self.w().seq.buf.len();
+            match self.w().maps[0].iter_next(&mut s.cursor) {
+                None => st.phase = Phase::Stop,
+                Some(elem) => {
+                    s.seq_num += 1;
+                    if offs >= st.size {
+                        return Some(Ok(self.copy_out(s, st.size, out)));
+                    }
+                    if st.num_objs >= MAX_ITER_OBJECTS {
+                        if offs == 0 {
+                            return Some(Err(ReadError::Errno(Errno::EAGAIN)));
+                        }
+                        return Some(Ok(self.copy_out(s, st.size, out)));
+                    }
+                    st.phase = Phase::Next { elem, offs };
+                }
+            }
+        }
+    }
+
+    /// Copies up to `size` buffered bytes to the reader and keeps the rest pending.
+    fn copy_out(&mut self, s: &mut Session, size: usize, out: &mut Vec<u8>) -> usize {
+        let w = self.w();
+        let n = w.seq.buf.len().min(size);
+        out.extend_from_slice(&w.seq.buf[..n]);
+        s.pending = w.seq.buf.len() - n;
+        s.pending_from = n;
+        n
+    }
+
     fn w(&mut self) -> &mut World {
         self.world
             .as_deref_mut()
