@@ -228,7 +228,6 @@ impl Machine {
             read_index: s.reads - 1,
         };
         let r = d.advance(s, out, budget);
-        drop(d);
         match r {
             None => ReadStep::Paused,
             Some(done) => {
