@@ -12,10 +12,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from './serve.mjs';
 
-const REPO = resolve(import.meta.dirname, '..', '..');
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const DIST = resolve(REPO, process.env.DIST ?? 'dist');
 const TARGET = resolve(REPO, process.env.CARGO_TARGET_DIR ?? 'target');
 const CLI = process.env.ITERSCOPE_CLI ?? join(TARGET, 'release', 'iterscope');
