@@ -74,4 +74,3 @@ fn playground() -> Html {
         </div>
     }
 }
-

@@ -59,7 +59,11 @@ mod tests {
         for e in EXAMPLES {
             assert_eq!(find(e.name).map(|f| f.name), Some(e.name));
             assert!(!e.object.is_empty(), "{} has an empty object", e.name);
-            assert!(!e.scenario_json.is_empty(), "{} has an empty scenario", e.name);
+            assert!(
+                !e.scenario_json.is_empty(),
+                "{} has an empty scenario",
+                e.name
+            );
         }
         assert!(find("no_such_example").is_none());
     }

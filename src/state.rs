@@ -323,6 +323,9 @@ mod tests {
         let four = done.reduce(Action::SetCpus(4));
         assert_eq!(four.ncpus, 4);
         assert_eq!(four.run, RunState::Idle);
-        assert_eq!(four.reduce(Action::Run).pending_run().map(|r| r.ncpus), Some(4));
+        assert_eq!(
+            four.reduce(Action::Run).pending_run().map(|r| r.ncpus),
+            Some(4)
+        );
     }
 }

@@ -109,7 +109,10 @@ async fn run_shows_the_emulator_output_and_one_row_per_call() {
     );
 
     let status = wait_for(&root, "[data-testid=attach-result]", |_| true).await;
-    assert!(status.text_content().unwrap_or_default().contains("load: ok"));
+    assert!(status
+        .text_content()
+        .unwrap_or_default()
+        .contains("load: ok"));
 
     let rows = root
         .query_selector_all("[data-testid=element-row]")
