@@ -328,4 +328,21 @@ mod tests {
             Some(4)
         );
     }
+
+    #[test]
+    fn an_error_outcome_stays_typed() {
+        let running = start().reduce(Action::Run);
+        let run_id = running.pending_run().map(|r| r.run_id).unwrap_or_default();
+        let error = iterscope_emulator::scenario::Scenario::from_json("{ not json")
+            .expect_err("invalid JSON is an error");
+        let message = error.to_string();
+        let done = running.reduce(Action::RunFinished {
+            run_id,
+            outcome: RunOutcome::new(Err(error)),
+        });
+        match done.outcome().map(RunOutcome::result) {
+            Some(Err(e)) => assert_eq!(e.to_string(), message),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
 }

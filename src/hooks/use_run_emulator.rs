@@ -44,3 +44,35 @@ pub fn use_run_emulator(store: &StoreContext) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::examples::EXAMPLES;
+
+    #[test]
+    fn every_example_runs_and_ends_with_the_null_call() {
+        for example in EXAMPLES {
+            let request = RunRequest {
+                run_id: 1,
+                example,
+                ncpus: 2,
+            };
+            let report =
+                run_example(&request).unwrap_or_else(|e| panic!("{} failed: {e}", example.name));
+            assert_eq!(report.load, "ok", "{}", example.name);
+            assert!(
+                !report.output().is_empty(),
+                "{} printed nothing",
+                example.name
+            );
+            let last = report.calls.last().expect("calls are recorded");
+            assert!(
+                last.is_stop,
+                "{}: the last call is the NULL call",
+                example.name
+            );
+            assert!(last.key.is_none() && last.value_before.is_none());
+        }
+    }
+}
