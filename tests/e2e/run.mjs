@@ -61,7 +61,10 @@ async function openPage() {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('console', (m) => {
+    // The browser asks for /favicon.ico on its own; the page has none.
+    if (m.type() === 'error' && !m.location().url.endsWith('/favicon.ico')) errors.push(m.text());
+  });
   const start = performance.now();
   await page.goto(server.url);
   await page.locator('[data-testid=example-picker]').waitFor();
