@@ -25,11 +25,10 @@ fn playground() -> Html {
     let Some(store) = use_context::<StoreContext>() else {
         return html! { <p role="alert">{ "Iterscope: missing store" }</p> };
     };
-    let dispatch = |make: fn(String) -> Action| {
+    let on_select = {
         let store = store.clone();
-        Callback::from(move |value: String| store.dispatch(make(value)))
+        Callback::from(move |name: String| store.dispatch(Action::SelectExample(name)))
     };
-    let on_select = dispatch(Action::SelectExample);
     let on_cpus = {
         let store = store.clone();
         Callback::from(move |n: u32| store.dispatch(Action::SetCpus(n)))
