@@ -9,10 +9,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use iterscope_web::components::{ExamplePicker, ExamplePickerProps};
+use iterscope_emulator::scenario::Scenario;
+use iterscope_web::components::{ExamplePicker, ExamplePickerProps, Output, OutputProps};
 use iterscope_web::examples::{self, EXAMPLES};
 use iterscope_web::hooks::run_example;
-use iterscope_web::state::RunRequest;
+use iterscope_web::state::{RunOutcome, RunRequest};
 use iterscope_web::App;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -143,4 +144,26 @@ async fn picker_reports_the_picked_name() {
     let last = EXAMPLES.last().expect("an example").name;
     select(&picker, last);
     assert_eq!(picked.borrow().as_deref(), Some(last));
+}
+
+#[wasm_bindgen_test]
+async fn an_error_is_shown_with_display() {
+    let root = mount("iterscope-test-error");
+    let error = Scenario::from_json("{ not json").expect_err("invalid JSON is an error");
+    let message = error.to_string();
+    let props = OutputProps {
+        running: false,
+        outcome: Some(RunOutcome::new(Err(error))),
+    };
+    yew::Renderer::<Output>::with_root_and_props(root.clone(), props).render();
+
+    let shown = wait_for(&root, "[data-testid=run-error]", |_| true).await;
+    assert_eq!(
+        shown.text_content().unwrap_or_default(),
+        format!("Error: {message}")
+    );
+    assert!(root
+        .query_selector("[data-testid=seq-output]")
+        .expect("valid selector")
+        .is_none());
 }
