@@ -206,22 +206,13 @@ pub type StoreContext = UseReducerHandle<PlaygroundState>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use iterscope_emulator::scenario::ReadReport;
 
-    fn report(text: &str) -> Report {
-        Report {
-            load: "ok".to_owned(),
-            verifier_error: String::new(),
-            attach: Some("ok".to_owned()),
-            reads: vec![ReadReport {
-                read_size: 4096,
-                bytes: text.as_bytes().to_vec(),
-                read_calls: 2,
-                read_error: None,
-            }],
-            calls: Vec::new(),
-            map_update_failures: Vec::new(),
-        }
+    /// A real report: the first example run on the emulator.
+    fn report() -> Report {
+        let ex = examples::default_example();
+        let sc = iterscope_emulator::scenario::Scenario::from_json(ex.scenario_json).unwrap();
+        iterscope_emulator::scenario::run_scenario(&sc, ex.object, ex.name, &RunOptions::default())
+            .unwrap()
     }
 
     fn start() -> Rc<PlaygroundState> {
@@ -255,7 +246,7 @@ mod tests {
         assert!(Rc::ptr_eq(&s, &s.clone().reduce(Action::SetCpus(0))));
         let stray = Action::RunFinished {
             run_id: 99,
-            outcome: RunOutcome::new(Ok(report("x"))),
+            outcome: RunOutcome::new(Ok(report())),
         };
         assert!(Rc::ptr_eq(&s, &s.clone().reduce(stray)));
 
@@ -271,7 +262,7 @@ mod tests {
         assert_eq!(request.options().ncpus, 2);
         assert!(request.options().record_calls);
 
-        let outcome = RunOutcome::new(Ok(report("hello\n")));
+        let outcome = RunOutcome::new(Ok(report()));
         let done = running.reduce(Action::RunFinished {
             run_id: request.run_id,
             outcome: outcome.clone(),
@@ -280,7 +271,9 @@ mod tests {
         assert!(done.pending_run().is_none());
         assert_eq!(done.outcome(), Some(&outcome));
         match done.outcome().map(RunOutcome::result) {
-            Some(Ok(r)) => assert_eq!(r.output(), b"hello\n"),
+            Some(Ok(r)) => {
+                assert!(r.output().ends_with(b"\n") && r.attach.as_deref() == Some("ok"))
+            }
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -291,7 +284,7 @@ mod tests {
         let id1 = first.pending_run().map(|r| r.run_id);
         let done = first.reduce(Action::RunFinished {
             run_id: id1.unwrap_or_default(),
-            outcome: RunOutcome::new(Ok(report(""))),
+            outcome: RunOutcome::new(Ok(report())),
         });
         let second = done.reduce(Action::Run);
         let id2 = second.pending_run().map(|r| r.run_id);
@@ -307,7 +300,7 @@ mod tests {
         assert_eq!(switched.run, RunState::Idle);
         let late = Action::RunFinished {
             run_id,
-            outcome: RunOutcome::new(Ok(report("stale"))),
+            outcome: RunOutcome::new(Ok(report())),
         };
         assert!(Rc::ptr_eq(&switched, &switched.clone().reduce(late)));
     }
@@ -318,7 +311,7 @@ mod tests {
         let run_id = running.pending_run().map(|r| r.run_id).unwrap_or_default();
         let done = running.reduce(Action::RunFinished {
             run_id,
-            outcome: RunOutcome::new(Ok(report("x"))),
+            outcome: RunOutcome::new(Ok(report())),
         });
         let four = done.reduce(Action::SetCpus(4));
         assert_eq!(four.ncpus, 4);

@@ -21,7 +21,8 @@ use sha2::{Digest, Sha256};
 use crate::elf::{self, ProgramKind, RelocTarget};
 use crate::errno::Errno;
 use crate::helpers::runtime::World;
-use crate::iter::{CallRecord, Machine, ReadError};
+pub use crate::iter::CallRecord;
+use crate::iter::{Machine, ReadError};
 use crate::maps::{
     DumpValue, Map, MapDef, MapKind, MapLimits, UpdateValue, BPF_ANY, BPF_EXIST, BPF_F_MMAPABLE,
     BPF_F_RDONLY_PROG, BPF_F_ZERO_SEED, BPF_NOEXIST,

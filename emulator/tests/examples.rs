@@ -70,3 +70,13 @@ fn every_example_has_a_scenario_and_an_object() {
     }
     assert!(n >= 3);
 }
+
+#[test]
+fn objects_load_from_unaligned_bytes() {
+    // include_bytes! and browser uploads give byte slices with no alignment guarantee.
+    let obj = std::fs::read(examples().join("hash_dump.bpf.o")).unwrap();
+    let mut shifted = vec![0u8; obj.len() + 1];
+    shifted[1..].copy_from_slice(&obj);
+    let parsed = iterscope_emulator::elf::parse(&shifted[1..], "hash_dump").unwrap();
+    assert_eq!(parsed.programs.len(), 1);
+}

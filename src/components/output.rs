@@ -46,8 +46,8 @@ fn report_view(report: &Report) -> Html {
             />
             if !report.map_update_failures.is_empty() {
                 <ul class="map-update-failures" data-testid="map-update-failures">
-                    { for report.map_update_failures.iter().map(|(what, errno)| html! {
-                        <li>{ what }{ ": " }{ errno.to_string() }</li>
+                    { for report.map_update_failures.iter().map(|f| html! {
+                        <li>{ format!("{} {}: {}", f.kind, f.index, f.errno) }</li>
                     }) }
                 </ul>
             }

@@ -347,6 +347,18 @@ impl From<object::read::Error> for ElfError {
 /// assert_eq!(obj.programs[0].section, "iter/bpf_map_elem");
 /// ```
 pub fn parse(bytes: &[u8], object_name: &str) -> Result<Object, ElfError> {
+    // The `object` crate reads headers in place and needs them 8-byte aligned; bytes from
+    // `include_bytes!` or a browser upload need not be. Copy into u64-backed storage then.
+    if bytes.as_ptr().align_offset(8) != 0 {
+        let mut buf = vec![0u8; bytes.len() + 8];
+        let off = buf.as_ptr().align_offset(8).min(8);
+        buf[off..off + bytes.len()].copy_from_slice(bytes);
+        return parse_aligned(&buf[off..off + bytes.len()], object_name);
+    }
+    parse_aligned(bytes, object_name)
+}
+
+fn parse_aligned(bytes: &[u8], object_name: &str) -> Result<Object, ElfError> {
     let base = object_name.rsplit('/').next().unwrap_or(object_name);
     let obj_name = base.split('.').next().unwrap_or(base);
     let elf = sections::ElfSections::parse(bytes)?;
