@@ -272,7 +272,7 @@ mod tests {
         assert_eq!(done.outcome(), Some(&outcome));
         match done.outcome().map(RunOutcome::result) {
             Some(Ok(r)) => {
-                assert!(r.output().ends_with(b"\n") && r.attach.as_deref() == Some("ok"))
+                assert!(r.output().ends_with(b"\n") && r.attach.as_deref() == Some("ok"));
             }
             other => panic!("unexpected {other:?}"),
         }
