@@ -26,9 +26,13 @@ int hash_dump(struct bpf_iter__bpf_map_elem *ctx)
 	__u32 *key = ctx->key;
 	__u64 *val = ctx->value;
 
+	/* map->id is readable too, but it is a kernel-wide counter that differs from machine to
+	 * machine, so the output leaves it out; ids start at 1, so 0 would mean no map. */
+	if (map->id == 0)
+		return 0;
 	if (ctx->meta->seq_num == 0 && key)
-		BPF_SEQ_PRINTF(seq, "map %s (id %u, type %u, max %u)\n", map->name, map->id,
-			       map->map_type, map->max_entries);
+		BPF_SEQ_PRINTF(seq, "map %s (type %u, max %u)\n", map->name, map->map_type,
+			       map->max_entries);
 	if (!key || !val) {
 		BPF_SEQ_PRINTF(seq, "%u elements, total %llu\n", elems, total);
 		return 0;

@@ -273,25 +273,25 @@ fn example_hash_dump_links_subprogram_and_relocates_bpf_map() {
     assert_eq!(p.name, "hash_dump");
     assert_eq!(p.kind, ProgramKind::IterBpfMapElem);
     let names: Vec<_> = p.funcs.iter().map(|f| (f.name.as_str(), f.insn)).collect();
-    assert_eq!(names, [("hash_dump", 0), ("print_elem", 62)]);
-    assert_eq!(p.insn_count(), 62 + 16);
-    // insn 59: call print_elem -> 62
-    let call = insn(&p.insns, 59);
+    assert_eq!(names, [("hash_dump", 0), ("print_elem", 63)]);
+    assert_eq!(p.insn_count(), 63 + 16);
+    // insn 60: call print_elem -> 63
+    let call = insn(&p.insns, 60);
     assert_eq!((call.opcode, call.src, call.imm), (0x85, 1, 2));
     // CO-RE: the example's compact struct bpf_map is moved to the 6.18 offsets.
     assert_eq!(
-        insn(&p.insns, 8).imm,
+        insn(&p.insns, 11).imm,
         BPF_MAP_OFF_NAME as i32,
         "map->name (mov imm)"
     );
-    assert_eq!(insn(&p.insns, 12).off, BPF_MAP_OFF_ID as i16, "map->id");
+    assert_eq!(insn(&p.insns, 5).off, BPF_MAP_OFF_ID as i16, "map->id");
     assert_eq!(
-        insn(&p.insns, 14).off,
+        insn(&p.insns, 15).off,
         BPF_MAP_OFF_MAP_TYPE as i16,
         "map->map_type"
     );
     assert_eq!(
-        insn(&p.insns, 16).off,
+        insn(&p.insns, 17).off,
         BPF_MAP_OFF_MAX_ENTRIES as i16,
         "map->max_entries"
     );
@@ -314,13 +314,13 @@ fn example_hash_dump_links_subprogram_and_relocates_bpf_map() {
         g,
         [
             (".data", "hash_dum.data", 8, false),
-            (".rodata", "hash_dum.rodata", 0x47, true),
+            (".rodata", "hash_dum.rodata", 64, true),
             (".bss", "hash_dum.bss", 16, false),
         ]
     );
     assert_eq!(obj.globals[0].data, 1u64.to_le_bytes());
     // the subprogram's reference to value_scale (.data) was relocated at its new place
-    let r = p.relocs.iter().find(|r| r.insn == 62 + 3).unwrap();
+    let r = p.relocs.iter().find(|r| r.insn == 63 + 3).unwrap();
     assert_eq!(
         r.target,
         RelocTarget::Global {
@@ -328,18 +328,18 @@ fn example_hash_dump_links_subprogram_and_relocates_bpf_map() {
             offset: 0
         }
     );
-    let r = p.relocs.iter().find(|r| r.insn == 62 + 10).unwrap();
+    let r = p.relocs.iter().find(|r| r.insn == 63 + 10).unwrap();
     assert_eq!(
         r.target,
         RelocTarget::Global {
             global: 1,
-            offset: 58
+            offset: 51
         }
     );
     assert!(p
         .line_info
         .iter()
-        .any(|l| l.insn >= 62 && l.source.contains("BPF_SEQ_PRINTF")));
+        .any(|l| l.insn >= 63 && l.source.contains("BPF_SEQ_PRINTF")));
 }
 
 #[test]
@@ -461,7 +461,7 @@ fn core_relocation_against_unmodelled_field_is_an_error() {
             section,
         }) => {
             assert_eq!((type_name.as_str(), field.as_str()), ("bpf_map", "ix"));
-            assert_eq!((section.as_str(), insn), ("iter/bpf_map_elem", 12));
+            assert_eq!((section.as_str(), insn), ("iter/bpf_map_elem", 5));
         }
         other => panic!("{other:?}"),
     }

@@ -33,7 +33,7 @@ fn array_sum() {
 fn hash_dump() {
     assert_eq!(
         run("hash_dump"),
-        "map dump_me (id 1, type 1, max 8)\n       2 -> 200\n       1 -> 100\n      42 -> 4200\n       3 -> 300\n4 elements, total 4800\n"
+        "map dump_me (type 1, max 8)\n       2 -> 200\n       1 -> 100\n      42 -> 4200\n       3 -> 300\n4 elements, total 4800\n"
     );
 }
 
