@@ -26,6 +26,7 @@ pub mod iter;
 pub mod maps;
 pub mod mem;
 pub mod scenario;
+pub mod verifier;
 pub mod vm;
 
 pub use errno::Errno;

@@ -27,6 +27,7 @@ use crate::maps::{
     DumpValue, Map, MapDef, MapKind, MapLimits, UpdateValue, BPF_ANY, BPF_EXIST, BPF_F_MMAPABLE,
     BPF_F_RDONLY_PROG, BPF_F_ZERO_SEED, BPF_NOEXIST,
 };
+use crate::verifier::{self, LddwTarget, MapRef};
 use crate::vm::{Code, Patch};
 use crate::Error;
 
@@ -289,6 +290,8 @@ pub struct Report {
     pub verifier_error: String,
     /// strerror of a rejected load.
     pub load_error: Option<String>,
+    /// The verifier's log (kernel format).
+    pub verifier_log: String,
     /// `ok`, `failed: <strerror> (<ERRNO>)`, or None when not attempted.
     pub attach: Option<String>,
     /// Possible CPUs.
@@ -615,30 +618,99 @@ pub fn prepare(
             value,
         });
     }
-    let code = Code::prepare(&prog.insns, &patches)?;
-    let attach = if prog.sleepable {
-        Some(format!("failed: {}", Errno::EINVAL))
-    } else {
-        Some("ok".to_string())
+    // Load: the verifier, as BPF_PROG_LOAD runs it.
+    let mut lddw = std::collections::HashMap::new();
+    for r in &prog.relocs {
+        let target = match r.target {
+            RelocTarget::Map(i) => obj.maps.get(i).map(|m| {
+                LddwTarget::Map(MapRef {
+                    name: m.name.clone(),
+                    ks: m.key_size,
+                    vs: m.value_size,
+                    readonly: false,
+                })
+            }),
+            RelocTarget::Global { global, offset } => obj.globals.get(global).map(|g| LddwTarget::Value {
+                map: MapRef {
+                    name: g.map_name.clone(),
+                    ks: 4,
+                    vs: g.data.len() as u32,
+                    readonly: g.readonly,
+                },
+                off: offset as i64,
+            }),
+        };
+        if let Some(t) = target {
+            lddw.insert(r.insn, t);
+        }
+    }
+    let env = verifier::Env {
+        insns: &prog.insns,
+        lddw,
+        lines: &prog.line_info,
     };
+    let verified = match verifier::verify(&env) {
+        Ok(v) => v,
+        Err(rejected) => {
+            return Ok(Prepared {
+                machine: None,
+                verdict: Verdict::Rejected(rejected),
+                attach: None,
+                failures,
+                iter_map_dump: world.maps[0].dump(),
+            })
+        }
+    };
+    // Attach: BPF_LINK_CREATE's checks, in the kernel's order.
+    let iter_def = world.maps[0].def().clone();
+    let attach = if prog.sleepable {
+        format!("failed: {}", Errno::EINVAL)
+    } else {
+        match verifier::attach_check(
+            &verified,
+            iter_def.key_size,
+            iter_def.value_size,
+            iter_def.kind.is_percpu(),
+            ncpus,
+        ) {
+            Ok(()) => "ok".to_string(),
+            Err(e) => format!("failed: {e}"),
+        }
+    };
+    let code = Code::prepare(&prog.insns, &patches)?;
     let mut machine = Machine::new(code, world);
     machine.record = opts.record_calls;
     Ok(Prepared {
-        machine,
-        attach,
+        machine: Some(machine),
+        verdict: Verdict::Loaded(verified),
+        attach: Some(attach),
         failures,
+        iter_map_dump: Vec::new(),
     })
+}
+
+/// The load's outcome.
+#[derive(Debug, Clone)]
+pub enum Verdict {
+    /// The verifier accepted the program.
+    Loaded(verifier::Verified),
+    /// The verifier rejected it.
+    Rejected(Box<verifier::Rejected>),
 }
 
 /// A scenario's machine before any read.
 #[derive(Debug)]
 pub struct Prepared {
-    /// The machine.
-    pub machine: Machine,
-    /// The attach verdict (`ok` or `failed: ...`).
+    /// The machine (None when the load was rejected).
+    pub machine: Option<Machine>,
+    /// The load verdict with the verifier log.
+    pub verdict: Verdict,
+    /// The attach verdict (`ok` or `failed: ...`; None when the load failed).
     pub attach: Option<String>,
     /// Failed entries and ops.
     pub failures: Vec<UpdateFailure>,
+    /// The iterated map's contents when there is no machine.
+    pub iter_map_dump: Vec<(Vec<u8>, DumpValue)>,
 }
 
 /// Runs `sc` with `object` end to end.
@@ -649,27 +721,46 @@ pub fn run_scenario(
     opts: &RunOptions,
 ) -> Result<Report, Error> {
     let Prepared {
-        mut machine,
+        machine,
+        verdict,
         attach,
         failures,
+        iter_map_dump,
     } = prepare(sc, object, object_name, opts)?;
+    let (load, verifier_error, load_error, verifier_log) = match &verdict {
+        Verdict::Loaded(v) => ("ok", String::new(), None, v.log.0.clone()),
+        Verdict::Rejected(r) => (
+            "rejected",
+            r.error.message.clone(),
+            Some(r.error.errno.strerror().to_string()),
+            r.log.0.clone(),
+        ),
+    };
     let mut reads = Vec::new();
     let mut calls = Vec::new();
-    if attach.as_deref() == Some("ok") {
-        for (i, spec) in sc.reads.iter().enumerate() {
-            machine.record = opts.record_calls && i == 0;
-            let r = run_session(&mut machine, spec.read_size)?;
-            if i == 0 {
-                calls = machine.take_records();
+    let mut map_after = None;
+    let mut trace_pipe = Vec::new();
+    if let Some(mut machine) = machine {
+        if attach.as_deref() == Some("ok") {
+            for (i, spec) in sc.reads.iter().enumerate() {
+                machine.record = opts.record_calls && i == 0;
+                let r = run_session(&mut machine, spec.read_size)?;
+                if i == 0 {
+                    calls = machine.take_records();
+                }
+                reads.push(r);
             }
-            reads.push(r);
         }
+        map_after = sc.dump_map_after.then(|| machine.world().maps[0].dump());
+        trace_pipe = machine.world().trace_pipe.clone();
+    } else if sc.dump_map_after {
+        map_after = Some(iter_map_dump);
     }
-    let map_after = sc.dump_map_after.then(|| machine.world().maps[0].dump());
     Ok(Report {
-        load: "ok".into(),
-        verifier_error: String::new(),
-        load_error: None,
+        load: load.into(),
+        verifier_error,
+        load_error,
+        verifier_log,
         attach,
         ncpus: opts.ncpus.max(1),
         map: sc.map.clone(),
@@ -678,7 +769,7 @@ pub fn run_scenario(
         map_after,
         calls,
         output_summary_only: sc.output_summary_only,
-        trace_pipe: machine.world().trace_pipe.clone(),
+        trace_pipe,
     })
 }
 
@@ -753,6 +844,7 @@ impl Report {
     pub fn to_json(&self) -> Value {
         let mut o = serde_json::Map::new();
         o.insert("load".into(), json!(self.load));
+        o.insert("verifier_log".into(), json!(self.verifier_log));
         o.insert("verifier_error".into(), json!(self.verifier_error));
         if let Some(e) = &self.load_error {
             o.insert("load_error".into(), json!(e));

@@ -114,10 +114,6 @@ fn every_recorded_case_matches_the_kernel() {
     let mut diffs = Vec::new();
     let mut ran = 0;
     for name in &names {
-        if NEEDS_VERIFIER.contains(&name.as_str()) {
-            eprintln!("skip {name}: needs the verifier");
-            continue;
-        }
         let dir = cases_dir().join(name);
         let sc =
             Scenario::from_json(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();

@@ -1,0 +1,1211 @@
+//! The exploration loop and the per-instruction rules of the verifier (`check_*`).
+
+use std::collections::{HashMap, HashSet};
+use std::rc::{Rc, Weak};
+
+use super::state::{Byte, Frame, MapRef, Reg, Scalar, Slot, State};
+use super::{pad_to_state, regs_line, Env, LddwTarget, VerifierLog, VerifyError, COMPLEXITY_LIMIT_INSNS};
+use crate::asm::{disasm, Insn};
+use crate::errno::Errno;
+use crate::helpers::ids::helper_name;
+
+/// The stack a program may use, per frame and in total (`MAX_BPF_STACK`).
+const MAX_BPF_STACK: i64 = 512;
+
+fn err(insn: usize, errno: Errno, message: impl Into<String>) -> VerifyError {
+    VerifyError { insn, message: message.into(), errno }
+}
+
+/// A node of the current path: a state recorded at a prune point.
+#[derive(Debug)]
+struct PathNode {
+    pc: usize,
+    state: State,
+    parent: Option<Rc<PathNode>>,
+}
+
+/// What one instruction did to the path.
+enum Flow {
+    /// Continue at this pc.
+    Next(usize),
+    /// A conditional jump both ways: continue at the first, queue the second.
+    Fork(usize, State, usize),
+    /// The path ended at an exit of the main function.
+    Done,
+}
+
+/// A queued branch.
+struct Pending {
+    from: usize,
+    pc: usize,
+    state: State,
+    path: Option<Rc<PathNode>>,
+}
+
+/// The verifier's working state for one program.
+pub(super) struct Verifier<'a> {
+    env: &'a Env<'a>,
+    insns: Vec<Insn>,
+    pub(super) log: VerifierLog,
+    pub(super) max_rdonly: u32,
+    pub(super) max_rdwr: u32,
+    pub(super) processed: u64,
+    prune: HashSet<usize>,
+    visited: HashMap<usize, Vec<(State, Weak<PathNode>)>>,
+    total_states: usize,
+    peak_states: usize,
+    next_id: u32,
+    last_line: Option<usize>,
+    stack_depth: Vec<i64>,
+}
+
+impl<'a> Verifier<'a> {
+    pub(super) fn new(env: &'a Env<'a>) -> Self {
+        let insns = env
+            .insns
+            .chunks_exact(8)
+            .map(|c| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(c);
+                Insn::decode(&b)
+            })
+            .collect();
+        Verifier {
+            env,
+            insns,
+            log: VerifierLog::default(),
+            max_rdonly: 0,
+            max_rdwr: 0,
+            processed: 0,
+            prune: HashSet::new(),
+            visited: HashMap::new(),
+            total_states: 0,
+            peak_states: 0,
+            next_id: 1,
+            last_line: None,
+            stack_depth: vec![0],
+        }
+    }
+
+    /// `stack depth N` (per frame, joined with `+` as Linux does).
+    pub(super) fn stack_line(&self) -> String {
+        let d: Vec<String> = self.stack_depth.iter().map(ToString::to_string).collect();
+        format!("stack depth {}", if d.is_empty() { "0".to_string() } else { d.join("+") })
+    }
+
+    pub(super) fn stats_line(&self) -> String {
+        let max_per = self.visited.values().map(Vec::len).max().unwrap_or(0);
+        format!(
+            "processed {} insns (limit {COMPLEXITY_LIMIT_INSNS}) max_states_per_insn {max_per} total_states {} peak_states {} mark_read 0",
+            self.processed, self.total_states, self.peak_states
+        )
+    }
+
+    fn note_stack(&mut self, frame: u8, off: i64) {
+        let f = frame as usize;
+        if self.stack_depth.len() <= f {
+            self.stack_depth.resize(f + 1, 0);
+        }
+        let depth = (-off).clamp(0, MAX_BPF_STACK);
+        self.stack_depth[f] = self.stack_depth[f].max((depth + 7) & !7);
+    }
+
+    fn new_id(&mut self) -> u32 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// Control-flow checks Linux makes before exploring (`check_cfg`, `resolve_pseudo_ldimm64`).
+    fn check_cfg(&mut self) -> Result<(), VerifyError> {
+        let n = self.insns.len();
+        if n == 0 {
+            return Err(err(0, Errno::EINVAL, "last insn is not an exit or jmp"));
+        }
+        let mut is_second = vec![false; n];
+        for (i, ins) in self.insns.iter().enumerate() {
+            if is_second[i] {
+                continue;
+            }
+            if ins.op == 0x18 {
+                if i + 1 >= n || self.insns[i + 1].op != 0 {
+                    return Err(err(i, Errno::EINVAL, "invalid bpf_ld_imm64 insn"));
+                }
+                is_second[i + 1] = true;
+            }
+        }
+        // reachability and jump targets
+        let mut reach = vec![false; n];
+        let mut work = vec![0usize];
+        let mut calls = Vec::new();
+        while let Some(i) = work.pop() {
+            if i >= n || reach[i] {
+                continue;
+            }
+            reach[i] = true;
+            let ins = self.insns[i];
+            let class = ins.op & 7;
+            let mut targets: Vec<i64> = Vec::new();
+            let mut falls = true;
+            if ins.op == 0x18 {
+                targets.push(i as i64 + 2);
+                falls = false;
+            } else if class == 0x05 || class == 0x06 {
+                match ins.op & 0xf0 {
+                    0x00 => {
+                        let off = if class == 0x06 { i64::from(ins.imm) } else { i64::from(ins.off) };
+                        targets.push(i as i64 + 1 + off);
+                        falls = false;
+                    }
+                    0x90 if class == 0x05 => falls = false,
+                    0x80 => {
+                        if ins.src == 1 {
+                            let t = i as i64 + 1 + i64::from(ins.imm);
+                            if t < 0 || t >= n as i64 {
+                                return Err(err(i, Errno::EINVAL, format!("jump out of range from insn {i} to {t}")));
+                            }
+                            calls.push(t as usize);
+                            work.push(t as usize);
+                            self.prune.insert(i + 1);
+                        }
+                    }
+                    _ => {
+                        targets.push(i as i64 + 1 + i64::from(ins.off));
+                    }
+                }
+            }
+            for t in &targets {
+                if *t < 0 || *t >= n as i64 || is_second[*t as usize] {
+                    return Err(err(i, Errno::EINVAL, format!("jump out of range from insn {i} to {t}")));
+                }
+                work.push(*t as usize);
+                if ins.op != 0x18 {
+                    self.prune.insert(*t as usize);
+                }
+            }
+            if falls {
+                if i + 1 >= n {
+                    return Err(err(i, Errno::EINVAL, "last insn is not an exit or jmp"));
+                }
+                if (class == 0x05 || class == 0x06) && ins.op & 0xf0 != 0x80 {
+                    self.prune.insert(i + 1);
+                }
+                work.push(i + 1);
+            }
+        }
+        for i in 0..n {
+            if !reach[i] && !is_second[i] {
+                return Err(err(i, Errno::EINVAL, format!("unreachable insn {i}")));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn run(&mut self) -> Result<(), VerifyError> {
+        self.check_cfg()?;
+        let mut init = State { frames: vec![Frame::new(0, 0)] };
+        init.cur_mut().regs[1] = Reg::Ctx { off: 0 };
+        self.log.line(&format!("0: {}", regs_line(&init)));
+        let mut pending = vec![Pending { from: 0, pc: 0, state: init, path: None }];
+        let mut first = true;
+        while let Some(Pending { from, pc, state, path }) = pending.pop() {
+            if !first {
+                self.log.line("");
+                self.log.line(&format!("from {from} to {pc}: {}", regs_line(&state)));
+            }
+            first = false;
+            self.last_line = None;
+            self.explore(pc, state, path, &mut pending)?;
+            self.peak_states = self.peak_states.max(self.visited.values().map(Vec::len).sum());
+        }
+        Ok(())
+    }
+
+    fn explore(
+        &mut self,
+        mut pc: usize,
+        mut st: State,
+        mut path: Option<Rc<PathNode>>,
+        pending: &mut Vec<Pending>,
+    ) -> Result<(), VerifyError> {
+        loop {
+            if self.prune.contains(&pc) {
+                if let Some(list) = self.visited.get(&pc) {
+                    let safe = list.iter().any(|(old, w)| w.upgrade().is_none() && old.subsumes(&st));
+                    if safe {
+                        self.log.line(&format!("{pc}: safe"));
+                        return Ok(());
+                    }
+                }
+                let mut p = path.as_ref();
+                while let Some(node) = p {
+                    if node.pc == pc && node.state == st {
+                        return Err(err(pc, Errno::EINVAL, format!("infinite loop detected at insn {pc}")));
+                    }
+                    p = node.parent.as_ref();
+                }
+                let node = Rc::new(PathNode { pc, state: st.clone(), parent: path.take() });
+                self.visited.entry(pc).or_default().push((st.clone(), Rc::downgrade(&node)));
+                self.total_states += 1;
+                path = Some(node);
+            }
+            self.processed += 1;
+            if self.processed > COMPLEXITY_LIMIT_INSNS {
+                return Err(err(
+                    pc,
+                    Errno::E2BIG,
+                    format!("BPF program is too large. Processed {} insn", self.processed),
+                ));
+            }
+            self.source_line(pc);
+            let before = st.clone();
+            let text = self.insn_text(pc);
+            let flow = match self.step(pc, &mut st) {
+                Ok(f) => f,
+                Err(e) => {
+                    self.log.line(&text);
+                    return Err(e);
+                }
+            };
+            let mut line = text;
+            let changes = changed_regs(&before, &st);
+            if !changes.is_empty() {
+                pad_to_state(&mut line);
+                line.push_str("; ");
+                line.push_str(&changes);
+            }
+            self.log.line(&line);
+            match flow {
+                Flow::Next(n) => pc = n,
+                Flow::Fork(n, other, target) => {
+                    pending.push(Pending { from: pc, pc: target, state: other, path: path.clone() });
+                    pc = n;
+                }
+                Flow::Done => return Ok(()),
+            }
+        }
+    }
+
+    fn source_line(&mut self, pc: usize) {
+        let lines = self.env.lines;
+        if let Ok(i) = lines.binary_search_by_key(&pc, |l| l.insn) {
+            // Linux prints a record's line unless the previous one printed the same text.
+            let same = self.last_line.is_some_and(|p| lines[p].source == lines[i].source);
+            if !same {
+                self.last_line = Some(i);
+                let l = &lines[i];
+                let file = l.file.rsplit('/').next().unwrap_or(&l.file);
+                self.log.line(&format!("; {} @ {file}:{}", l.source.trim(), l.line));
+            }
+        }
+    }
+
+    fn insn_text(&self, pc: usize) -> String {
+        let ins = self.insns[pc];
+        let text = match self.env.lddw.get(&pc) {
+            Some(LddwTarget::Map(m)) => format!("r{} = map_ptr({}) ll", ins.dst, m.name),
+            Some(LddwTarget::Value { map, off }) => format!("r{} = map_value({}{}) ll", ins.dst, map.name, if *off != 0 { format!("+{off}") } else { String::new() }),
+            None => disasm(&ins, self.insns.get(pc + 1).map(|n| n.imm)),
+        };
+        format!("{pc}: ({:02x}) {text}", ins.op)
+    }
+
+    fn reg(&self, st: &State, pc: usize, r: u8) -> Result<Reg, VerifyError> {
+        if r > 10 {
+            return Err(err(pc, Errno::EINVAL, format!("R{r} is invalid")));
+        }
+        let v = st.cur().regs[r as usize].clone();
+        if matches!(v, Reg::NotInit) {
+            return Err(err(pc, Errno::EACCES, format!("R{r} !read_ok")));
+        }
+        Ok(v)
+    }
+
+    fn set(&self, st: &mut State, pc: usize, r: u8, v: Reg) -> Result<(), VerifyError> {
+        if r == 10 {
+            return Err(err(pc, Errno::EACCES, "frame pointer is read only"));
+        }
+        if r > 10 {
+            return Err(err(pc, Errno::EINVAL, format!("R{r} is invalid")));
+        }
+        st.cur_mut().regs[r as usize] = v;
+        Ok(())
+    }
+
+    fn step(&mut self, pc: usize, st: &mut State) -> Result<Flow, VerifyError> {
+        let ins = self.insns[pc];
+        match ins.op & 7 {
+            0x00 => self.check_lddw(pc, st, ins).map(|()| Flow::Next(pc + 2)),
+            0x01 => self.check_load(pc, st, ins).map(|()| Flow::Next(pc + 1)),
+            0x02 | 0x03 => self.check_store(pc, st, ins).map(|()| Flow::Next(pc + 1)),
+            0x04 | 0x07 => self.check_alu(pc, st, ins).map(|()| Flow::Next(pc + 1)),
+            _ => self.check_jmp(pc, st, ins),
+        }
+    }
+
+    fn check_lddw(&mut self, pc: usize, st: &mut State, ins: Insn) -> Result<(), VerifyError> {
+        if ins.op != 0x18 {
+            return Err(err(pc, Errno::EINVAL, format!("unknown opcode {:02x}", ins.op)));
+        }
+        let v = match self.env.lddw.get(&pc) {
+            Some(LddwTarget::Map(m)) => Reg::MapPtr(m.clone()),
+            Some(LddwTarget::Value { map, off }) => Reg::MapValue { map: map.clone(), off: *off, var: None, null_id: None },
+            None => {
+                if ins.src != 0 {
+                    return Err(err(pc, Errno::EINVAL, "unrecognized bpf_ld_imm64 insn"));
+                }
+                let hi = self.insns[pc + 1].imm as u32;
+                Reg::Scalar(Scalar::konst((u64::from(hi) << 32) | u64::from(ins.imm as u32)))
+            }
+        };
+        self.set(st, pc, ins.dst, v)
+    }
+
+    fn check_load(&mut self, pc: usize, st: &mut State, ins: Insn) -> Result<(), VerifyError> {
+        if ins.op & 0xe0 != 0x60 {
+            if ins.op & 0xe0 == 0x80 {
+                // sign-extending loads (cpu v4) behave as loads for typing
+            } else {
+                return Err(err(pc, Errno::EINVAL, format!("unknown opcode {:02x}", ins.op)));
+            }
+        }
+        let size = size_of(ins.op);
+        let base = self.reg(st, pc, ins.src)?;
+        let v = self.check_mem(pc, st, ins.src, &base, i64::from(ins.off), size, Access::Read)?;
+        self.set(st, pc, ins.dst, v)
+    }
+
+    fn check_store(&mut self, pc: usize, st: &mut State, ins: Insn) -> Result<(), VerifyError> {
+        let size = size_of(ins.op);
+        let mode = ins.op & 0xe0;
+        let base = self.reg(st, pc, ins.dst)?;
+        if ins.op & 7 == 0x02 {
+            if mode != 0x60 {
+                return Err(err(pc, Errno::EINVAL, format!("unknown opcode {:02x}", ins.op)));
+            }
+            let val = Reg::Scalar(Scalar::konst(i64::from(ins.imm) as u64));
+            self.check_mem(pc, st, ins.dst, &base, i64::from(ins.off), size, Access::Write(val))?;
+            return Ok(());
+        }
+        if mode == 0xc0 {
+            // atomics: read-modify-write of the memory, the source register must be a scalar
+            if size < 4 {
+                return Err(err(pc, Errno::EINVAL, "invalid atomic operand size"));
+            }
+            let src = self.reg(st, pc, ins.src)?;
+            if src.is_pointer() {
+                return Err(err(pc, Errno::EACCES, format!("R{} leaks addr into mem", ins.src)));
+            }
+            if let Reg::Buf { rdonly: true, null_id: None, .. } = base {
+                return Err(err(pc, Errno::EACCES, format!("R{} cannot write into rdonly_buf", ins.dst)));
+            }
+            self.check_mem(pc, st, ins.dst, &base, i64::from(ins.off), size, Access::Read)?;
+            self.check_mem(pc, st, ins.dst, &base, i64::from(ins.off), size, Access::Write(Reg::Scalar(Scalar::UNKNOWN)))?;
+            let fetch = ins.imm & 1 != 0;
+            if fetch {
+                let dst = if ins.imm == 0xf1 { 0 } else { ins.src };
+                self.set(st, pc, dst, Reg::Scalar(if size == 4 { Scalar::upto(u64::from(u32::MAX)) } else { Scalar::UNKNOWN }))?;
+            }
+            return Ok(());
+        }
+        if mode != 0x60 {
+            return Err(err(pc, Errno::EINVAL, format!("unknown opcode {:02x}", ins.op)));
+        }
+        let val = self.reg(st, pc, ins.src)?;
+        self.check_mem(pc, st, ins.dst, &base, i64::from(ins.off), size, Access::Write(val))?;
+        Ok(())
+    }
+
+    /// A load or store of `size` bytes at `base + off` through register `regno`.
+    #[allow(clippy::too_many_arguments, reason = "mirrors the kernel's check_mem_access")]
+    fn check_mem(
+        &mut self,
+        pc: usize,
+        st: &mut State,
+        regno: u8,
+        base: &Reg,
+        off: i64,
+        size: u32,
+        access: Access,
+    ) -> Result<Reg, VerifyError> {
+        let write = matches!(access, Access::Write(_));
+        let sz = i64::from(size);
+        match base {
+            Reg::Ctx { off: roff } => {
+                let o = roff + off;
+                if write || size != 8 || !(0..=24).contains(&o) || o % 8 != 0 {
+                    return Err(err(pc, Errno::EACCES, format!("invalid bpf_context access off={o} size={size}")));
+                }
+                Ok(match o {
+                    0 => Reg::IterMeta { off: 0 },
+                    8 => Reg::BpfMap { off: 0 },
+                    16 => {
+                        let id = self.new_id();
+                        Reg::Buf { rdonly: true, null_id: Some(id), off: 0, var: None }
+                    }
+                    _ => {
+                        let id = self.new_id();
+                        Reg::Buf { rdonly: false, null_id: Some(id), off: 0, var: None }
+                    }
+                })
+            }
+            Reg::Buf { rdonly, null_id, off: boff, var } => {
+                if null_id.is_some() {
+                    return Err(err(pc, Errno::EACCES, format!("R{regno} invalid mem access '{}'", base.type_name())));
+                }
+                if write && *rdonly {
+                    return Err(err(pc, Errno::EACCES, format!("R{regno} cannot write into rdonly_buf")));
+                }
+                let o = boff + off;
+                let kind = if *rdonly { "rdonly" } else { "rdwr" };
+                if o < 0 {
+                    return Err(err(pc, Errno::EACCES, format!("R{regno} invalid {kind} buffer access: off={o}, size={size}")));
+                }
+                if let Some(v) = var {
+                    return Err(err(
+                        pc,
+                        Errno::EACCES,
+                        format!("R{regno} invalid variable buffer offset: off={o}, var_off=({:#x}; {:#x})", v.var_off.value, v.var_off.mask),
+                    ));
+                }
+                let end = u32::try_from(o + sz).unwrap_or(u32::MAX);
+                if *rdonly {
+                    self.max_rdonly = self.max_rdonly.max(end);
+                } else {
+                    self.max_rdwr = self.max_rdwr.max(end);
+                }
+                Ok(Reg::Scalar(load_scalar(size)))
+            }
+            Reg::Stack { frame, off: soff } => {
+                let o = soff + off;
+                self.note_stack(*frame, o);
+                if o < -MAX_BPF_STACK || o + sz > 0 {
+                    let what = if write { "write to" } else { "read from" };
+                    return Err(err(pc, Errno::EACCES, format!("invalid {what} stack R{regno} off={o} size={size}")));
+                }
+                let frame = *frame as usize;
+                match access {
+                    Access::Write(v) => {
+                        stack_write(&mut st.frames[frame], o, size, v);
+                        Ok(Reg::NotInit)
+                    }
+                    Access::Read => stack_read(&st.frames[frame], o, size)
+                        .ok_or_else(|| err(pc, Errno::EACCES, format!("invalid read from stack R{regno} off={o} size={size}"))),
+                }
+            }
+            Reg::MapValue { map, off: moff, var, null_id } => {
+                if null_id.is_some() {
+                    return Err(err(pc, Errno::EACCES, format!("R{regno} invalid mem access '{}'", base.type_name())));
+                }
+                let (lo, hi) = match var {
+                    Some(v) => (moff + off + v.smin.max(0), (moff + off).saturating_add(i64::try_from(v.umax).unwrap_or(i64::MAX))),
+                    None => (moff + off, moff + off),
+                };
+                if var.is_some_and(|v| v.smin < 0) {
+                    return Err(err(pc, Errno::EACCES, format!("R{regno} min value is negative, either use unsigned index or do a if (index >=0) check.")));
+                }
+                if lo < 0 || hi.saturating_add(sz) > i64::from(map.vs) {
+                    return Err(err(
+                        pc,
+                        Errno::EACCES,
+                        format!("invalid access to map value, value_size={} off={} size={size}", map.vs, if var.is_some() { hi } else { lo }),
+                    ));
+                }
+                if write && map.readonly {
+                    return Err(err(pc, Errno::EACCES, format!("write into map forbidden, value_size={} off={lo} size={size}", map.vs)));
+                }
+                if let Access::Write(v) = &access {
+                    if v.is_pointer() {
+                        return Err(err(pc, Errno::EACCES, format!("R{} leaks addr into map", regno)));
+                    }
+                }
+                Ok(Reg::Scalar(load_scalar(size)))
+            }
+            Reg::IterMeta { off: moff } => {
+                let o = moff + off;
+                if write {
+                    return Err(err(pc, Errno::EACCES, "only read is supported"));
+                }
+                match (o, size) {
+                    (0, 8) => Ok(Reg::SeqFile { off: 0 }),
+                    (8 | 16, 8) => Ok(Reg::Scalar(Scalar::UNKNOWN)),
+                    _ => Err(err(pc, Errno::EACCES, format!("access beyond struct bpf_iter_meta at off {o} size {size}"))),
+                }
+            }
+            Reg::BpfMap { off: moff } => {
+                let o = moff + off;
+                if write {
+                    return Err(err(pc, Errno::EACCES, "only read is supported"));
+                }
+                if o < 0 || o + sz > crate::elf::core::BPF_MAP_MODEL_SIZE as i64 {
+                    return Err(err(pc, Errno::EACCES, format!("access beyond struct bpf_map at off {o} size {size}")));
+                }
+                Ok(Reg::Scalar(load_scalar(size)))
+            }
+            Reg::SeqFile { .. } => {
+                if write {
+                    return Err(err(pc, Errno::EACCES, "only read is supported"));
+                }
+                Ok(Reg::Scalar(load_scalar(size)))
+            }
+            Reg::Scalar(_) | Reg::MapPtr(_) | Reg::NotInit => {
+                Err(err(pc, Errno::EACCES, format!("R{regno} invalid mem access '{}'", base.type_name())))
+            }
+        }
+    }
+
+    fn check_alu(&mut self, pc: usize, st: &mut State, ins: Insn) -> Result<(), VerifyError> {
+        let is64 = ins.op & 7 == 0x07;
+        let code = ins.op & 0xf0;
+        let x = ins.op & 0x08 != 0;
+        if code == 0xe0 || code == 0xf0 {
+            return Err(err(pc, Errno::EINVAL, format!("unknown opcode {:02x}", ins.op)));
+        }
+        if code == 0xd0 {
+            let d = self.reg(st, pc, ins.dst)?;
+            if d.is_pointer() {
+                return Err(err(pc, Errno::EACCES, format!("R{} pointer arithmetic prohibited", ins.dst)));
+            }
+            let v = match (d, ins.imm) {
+                (Reg::Scalar(s), w) if matches!(w, 16 | 32 | 64) => match s.value() {
+                    Some(c) => Scalar::konst(swap(c, w, is64 || ins.op & 0x08 != 0)),
+                    None => if w == 64 { Scalar::UNKNOWN } else { Scalar::upto((1u64 << w) - 1) },
+                },
+                _ => return Err(err(pc, Errno::EINVAL, "BPF_END uses reserved fields")),
+            };
+            return self.set(st, pc, ins.dst, Reg::Scalar(v));
+        }
+        if code == 0x80 {
+            let d = self.reg(st, pc, ins.dst)?;
+            let Reg::Scalar(s) = d else {
+                return Err(err(pc, Errno::EACCES, format!("R{} pointer arithmetic prohibited", ins.dst)));
+            };
+            let v = if is64 { Scalar::alu64(0x10, Scalar::konst(0), s) } else { Scalar::alu32(0x10, Scalar::konst(0), s) };
+            return self.set(st, pc, ins.dst, Reg::Scalar(v));
+        }
+        let src = if x { self.reg(st, pc, ins.src)? } else { Reg::Scalar(Scalar::konst(i64::from(ins.imm) as u64)) };
+        if code == 0xb0 {
+            // mov
+            let v = if is64 {
+                if ins.off != 0 {
+                    match src {
+                        Reg::Scalar(s) => Reg::Scalar(match s.value() {
+                            Some(c) => Scalar::konst(sext(c, ins.off)),
+                            None => Scalar::UNKNOWN,
+                        }),
+                        _ => return Err(err(pc, Errno::EACCES, format!("R{} sign-extension part of pointer", ins.src))),
+                    }
+                } else {
+                    src
+                }
+            } else {
+                match src {
+                    Reg::Scalar(s) => Reg::Scalar(if x { s.low32() } else { Scalar::konst(u64::from(ins.imm as u32)) }),
+                    _ => Reg::Scalar(Scalar::upto(u64::from(u32::MAX))),
+                }
+            };
+            return self.set(st, pc, ins.dst, v);
+        }
+        let dst = self.reg(st, pc, ins.dst)?;
+        if (code == 0x30 || code == 0x90) && x {
+            // division by a register: Linux patches in a zero check; nothing to reject
+        }
+        if !x && matches!(code, 0x60 | 0x70 | 0xc0) {
+            let lim = if is64 { 64 } else { 32 };
+            if ins.imm < 0 || ins.imm >= lim {
+                return Err(err(pc, Errno::EINVAL, format!("invalid shift {}", ins.imm)));
+            }
+        }
+        let result = match (&dst, &src) {
+            (Reg::Scalar(a), Reg::Scalar(b)) => Reg::Scalar(if is64 { Scalar::alu64(code, *a, *b) } else { Scalar::alu32(code, *a, *b) }),
+            (p, Reg::Scalar(b)) if p.is_pointer() => {
+                if !is64 {
+                    return Err(err(pc, Errno::EACCES, format!("R{} 32-bit pointer arithmetic prohibited", ins.dst)));
+                }
+                self.ptr_arith(pc, ins.dst, p, code, *b, ins.src, x)?
+            }
+            (Reg::Scalar(a), p) if p.is_pointer() && code == 0x00 && is64 => {
+                self.ptr_arith(pc, ins.src, p, code, *a, ins.dst, true)?
+            }
+            (p, q) if p.is_pointer() && q.is_pointer() && code == 0x10 && is64 => {
+                if std::mem::discriminant(p) != std::mem::discriminant(q) {
+                    return Err(err(pc, Errno::EACCES, format!("R{} pointer arithmetic on {} prohibited", ins.dst, p.type_name())));
+                }
+                Reg::Scalar(Scalar::UNKNOWN)
+            }
+            (p, _) if p.is_pointer() => {
+                return Err(err(pc, Errno::EACCES, format!("R{} pointer arithmetic with {} operator prohibited", ins.dst, op_name(code))));
+            }
+            _ => {
+                return Err(err(pc, Errno::EACCES, format!("R{} pointer arithmetic on {} prohibited", ins.src, src.type_name())));
+            }
+        };
+        self.set(st, pc, ins.dst, result)
+    }
+
+    /// `ptr += scalar` / `ptr -= scalar` (`adjust_ptr_min_max_vals`).
+    #[allow(clippy::too_many_arguments, reason = "mirrors the kernel's adjust_ptr_min_max_vals")]
+    fn ptr_arith(&mut self, pc: usize, preg: u8, p: &Reg, code: u8, s: Scalar, _sreg: u8, _x: bool) -> Result<Reg, VerifyError> {
+        if p.null_id().is_some() {
+            return Err(err(pc, Errno::EACCES, format!("R{preg} pointer arithmetic on {} prohibited, null-check it first", p.type_name())));
+        }
+        if code != 0x00 && code != 0x10 {
+            return Err(err(pc, Errno::EACCES, format!("R{preg} pointer arithmetic with {} operator prohibited", op_name(code))));
+        }
+        let c = s.value().map(|v| if code == 0x10 { (v as i64).wrapping_neg() } else { v as i64 });
+        let add = |off: i64| -> Option<i64> { c.and_then(|c| off.checked_add(c)) };
+        Ok(match p {
+            Reg::Ctx { off } => match add(*off) {
+                Some(o) => Reg::Ctx { off: o },
+                None => return Err(err(pc, Errno::EACCES, format!("R{preg} variable ctx access var_off=({:#x}; {:#x}) disallowed", s.var_off.value, s.var_off.mask))),
+            },
+            Reg::Stack { frame, off } => match add(*off) {
+                Some(o) => Reg::Stack { frame: *frame, off: o },
+                None => return Err(err(pc, Errno::EACCES, format!("R{preg} variable stack access prohibited"))),
+            },
+            Reg::IterMeta { off } | Reg::SeqFile { off } | Reg::BpfMap { off } => {
+                let o = add(*off).ok_or_else(|| err(pc, Errno::EACCES, format!("R{preg} pointer arithmetic on {} prohibited", p.type_name())))?;
+                match p {
+                    Reg::IterMeta { .. } => Reg::IterMeta { off: o },
+                    Reg::SeqFile { .. } => Reg::SeqFile { off: o },
+                    _ => Reg::BpfMap { off: o },
+                }
+            }
+            Reg::Buf { rdonly, off, var, .. } => match (add(*off), var) {
+                (Some(o), v) => Reg::Buf { rdonly: *rdonly, null_id: None, off: o, var: *v },
+                (None, _) => Reg::Buf { rdonly: *rdonly, null_id: None, off: *off, var: Some(s) },
+            },
+            Reg::MapValue { map, off, var, .. } => match add(*off) {
+                Some(o) => Reg::MapValue { map: map.clone(), off: o, var: *var, null_id: None },
+                None => {
+                    let v = match var {
+                        Some(old) => Scalar::alu64(0x00, *old, s),
+                        None => s,
+                    };
+                    if code == 0x10 {
+                        return Err(err(pc, Errno::EACCES, format!("R{preg} tried to subtract pointer from scalar")));
+                    }
+                    Reg::MapValue { map: map.clone(), off: *off, var: Some(v), null_id: None }
+                }
+            },
+            Reg::MapPtr(_) => return Err(err(pc, Errno::EACCES, format!("R{preg} pointer arithmetic on map_ptr prohibited"))),
+            Reg::Scalar(_) | Reg::NotInit => Reg::Scalar(Scalar::UNKNOWN),
+        })
+    }
+
+    fn check_jmp(&mut self, pc: usize, st: &mut State, ins: Insn) -> Result<Flow, VerifyError> {
+        let class32 = ins.op & 7 == 0x06;
+        let code = ins.op & 0xf0;
+        match code {
+            0x00 => {
+                let off = if class32 { i64::from(ins.imm) } else { i64::from(ins.off) };
+                return Ok(Flow::Next((pc as i64 + 1 + off) as usize));
+            }
+            0x80 => return self.check_call(pc, st, ins),
+            0x90 => return self.check_exit(pc, st),
+            _ => {}
+        }
+        if code > 0xd0 {
+            return Err(err(pc, Errno::EINVAL, format!("unknown opcode {:02x}", ins.op)));
+        }
+        let x = ins.op & 0x08 != 0;
+        let a = self.reg(st, pc, ins.dst)?;
+        let b = if x { self.reg(st, pc, ins.src)? } else { Reg::Scalar(Scalar::konst(i64::from(ins.imm) as u64)) };
+        let target = (pc as i64 + 1 + i64::from(ins.off)) as usize;
+        // NULL checks: ptr_or_null ==/!= 0
+        if let (Some(id), Reg::Scalar(z)) = (a.null_id(), &b) {
+            if z.value() == Some(0) && (code == 0x10 || code == 0x50) {
+                let mut is_null = st.clone();
+                mark_null(&mut is_null, id, true);
+                mark_null(st, id, false);
+                // JEQ: the jump is taken when NULL; JNE: when not NULL.
+                if code == 0x50 {
+                    std::mem::swap(st, &mut is_null);
+                }
+                return Ok(Flow::Fork(pc + 1, is_null, target));
+            }
+        }
+        if a.is_pointer() || b.is_pointer() {
+            if a.is_pointer() && !b.is_pointer() && !matches!(b, Reg::Scalar(ref s) if s.value() == Some(0)) {
+                return Err(err(pc, Errno::EACCES, format!("R{} pointer comparison prohibited", ins.dst)));
+            }
+            let other = st.clone();
+            return Ok(Flow::Fork(pc + 1, other, target));
+        }
+        let (Reg::Scalar(sa), Reg::Scalar(sb)) = (a, b) else {
+            return Err(err(pc, Errno::EACCES, format!("R{} pointer comparison prohibited", ins.dst)));
+        };
+        let (sa, sb) = if class32 { (sa.low32(), sb.low32()) } else { (sa, sb) };
+        match decide(code, &sa, &sb, class32) {
+            Some(true) => Ok(Flow::Next(target)),
+            Some(false) => Ok(Flow::Next(pc + 1)),
+            None => {
+                let mut taken = st.clone();
+                if !class32 {
+                    refine(&mut taken, ins, code, true);
+                    refine(st, ins, code, false);
+                }
+                Ok(Flow::Fork(pc + 1, taken, target))
+            }
+        }
+    }
+
+    fn check_exit(&mut self, pc: usize, st: &mut State) -> Result<Flow, VerifyError> {
+        let r0 = st.cur().regs[0].clone();
+        if st.frames.len() > 1 {
+            if matches!(r0, Reg::NotInit) {
+                return Err(err(pc, Errno::EACCES, "R0 !read_ok"));
+            }
+            let callee = st.frames.pop().map(|f| f.ret_pc).unwrap_or(pc + 1);
+            let f = st.cur_mut();
+            f.regs[0] = r0;
+            for r in 1..=5 {
+                f.regs[r] = Reg::NotInit;
+            }
+            return Ok(Flow::Next(callee));
+        }
+        match r0 {
+            Reg::NotInit => Err(err(pc, Errno::EACCES, "R0 !read_ok")),
+            Reg::Scalar(s) => {
+                if s.smin >= 0 && s.smax <= 1 {
+                    Ok(Flow::Done)
+                } else if s.smin == i64::MIN && s.smax == i64::MAX {
+                    Err(err(pc, Errno::EINVAL, "At program exit the register R0 has unknown scalar value should have been in [0, 1]"))
+                } else {
+                    Err(err(pc, Errno::EINVAL, format!("At program exit the register R0 has smin={} smax={} should have been in [0, 1]", s.smin, s.smax)))
+                }
+            }
+            other => Err(err(pc, Errno::EACCES, format!("At program exit the register R0 is not a known value ({})", other.type_name()))),
+        }
+    }
+
+    fn check_call(&mut self, pc: usize, st: &mut State, ins: Insn) -> Result<Flow, VerifyError> {
+        if ins.src == 1 {
+            if st.frames.len() >= 8 {
+                return Err(err(pc, Errno::E2BIG, format!("the call stack of {} frames is too deep", st.frames.len() + 1)));
+            }
+            let target = (pc as i64 + 1 + i64::from(ins.imm)) as usize;
+            let frame_no = st.frames.len() as u8;
+            let mut f = Frame::new(frame_no, pc + 1);
+            for r in 1..=5 {
+                f.regs[r] = st.cur().regs[r].clone();
+            }
+            st.frames.push(f);
+            return Ok(Flow::Next(target));
+        }
+        if ins.src != 0 {
+            return Err(err(pc, Errno::EINVAL, "calling kernel functions is not supported by this emulator"));
+        }
+        let id = ins.imm as u32;
+        let Some(name) = helper_name(id) else {
+            return Err(err(pc, Errno::EINVAL, format!("invalid func unknown#{id}")));
+        };
+        if id == 148 || id == 119 {
+            return Err(err(pc, Errno::EINVAL, "helper call might sleep in a non-sleepable prog"));
+        }
+        let Some(proto) = proto(id) else {
+            return Err(err(pc, Errno::EINVAL, format!("program of this type cannot use helper {name}#{id}")));
+        };
+        let mut last_mem: Option<(u8, Reg)> = None;
+        let mut map_arg: Option<MapRef> = None;
+        for (i, arg) in proto.args.iter().enumerate() {
+            let r = (i + 1) as u8;
+            let v = st.cur().regs[r as usize].clone();
+            if matches!(v, Reg::NotInit) && !matches!(arg, Arg::Anything) {
+                return Err(err(pc, Errno::EACCES, format!("R{r} !read_ok")));
+            }
+            match arg {
+                Arg::Anything => {
+                    if matches!(v, Reg::NotInit) {
+                        return Err(err(pc, Errno::EACCES, format!("R{r} !read_ok")));
+                    }
+                }
+                Arg::SeqFile => {
+                    if !matches!(v, Reg::SeqFile { off: 0 }) {
+                        return Err(err(pc, Errno::EACCES, format!("R{r} type={} expected=trusted_ptr_", v.type_name())));
+                    }
+                }
+                Arg::ConstMap => match v {
+                    Reg::MapPtr(m) => map_arg = Some(m),
+                    other => return Err(err(pc, Errno::EACCES, format!("R{r} type={} expected=map_ptr", other.type_name()))),
+                },
+                Arg::MapKey | Arg::MapValue => {
+                    let m = map_arg.clone().ok_or_else(|| err(pc, Errno::EACCES, "invalid map_ptr to access map->key"))?;
+                    let size = if matches!(arg, Arg::MapKey) { m.ks } else { m.vs };
+                    self.check_helper_mem(pc, st, r, &v, u64::from(size), false)?;
+                }
+                Arg::Mem { write, null_ok } => {
+                    if *null_ok && matches!(&v, Reg::Scalar(s) if s.value() == Some(0)) {
+                        last_mem = None;
+                        continue;
+                    }
+                    if !mem_arg_ok(&v, *write) {
+                        return Err(err(pc, Errno::EACCES, format!("R{r} type={} expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_", v.type_name())));
+                    }
+                    last_mem = Some((r, v));
+                }
+                Arg::Size { zero_ok } => {
+                    let Reg::Scalar(s) = v else {
+                        return Err(err(pc, Errno::EACCES, format!("R{r} type={} expected=scalar", v.type_name())));
+                    };
+                    if s.smin < 0 {
+                        return Err(err(pc, Errno::EACCES, format!("R{r} min value is negative, either use unsigned or 'var &= const'")));
+                    }
+                    if s.umin == 0 && !zero_ok {
+                        return Err(err(pc, Errno::EACCES, format!("R{r} invalid zero-sized read: u64=[{},{}]", s.umin, s.umax)));
+                    }
+                    if s.umax >= 1 << 29 {
+                        return Err(err(pc, Errno::EACCES, format!("R{r} unbounded memory access, use 'var &= const' or 'if (var < const)'")));
+                    }
+                    if let Some((mr, mv)) = last_mem.take() {
+                        let write = matches!(proto.args[i - 1], Arg::Mem { write: true, .. });
+                        if s.umax > 0 {
+                            self.check_helper_mem(pc, st, mr, &mv, s.umax, write)?;
+                        }
+                    }
+                }
+            }
+        }
+        let f = st.cur_mut();
+        for r in 1..=5 {
+            f.regs[r] = Reg::NotInit;
+        }
+        f.regs[0] = match proto.ret {
+            Ret::Integer => Reg::Scalar(Scalar::UNKNOWN),
+            Ret::MapValueOrNull => {
+                let m = map_arg.unwrap_or(MapRef { name: String::new(), ks: 0, vs: 0, readonly: false });
+                let id = self.next_id;
+                self.next_id += 1;
+                Reg::MapValue { map: m, off: 0, var: None, null_id: Some(id) }
+            }
+        };
+        Ok(Flow::Next(pc + 1))
+    }
+
+    /// A helper reading (or writing) `size` bytes through register `r`.
+    fn check_helper_mem(&mut self, pc: usize, st: &mut State, r: u8, v: &Reg, size: u64, write: bool) -> Result<(), VerifyError> {
+        let size32 = u32::try_from(size).unwrap_or(u32::MAX);
+        match v {
+            Reg::Stack { frame, off } => {
+                self.note_stack(*frame, *off);
+                let f = &mut st.frames[*frame as usize];
+                let end = off + size as i64;
+                if *off < -MAX_BPF_STACK || end > 0 {
+                    return Err(err(pc, Errno::EACCES, format!("invalid indirect access to stack R{r} off={off} size={size}")));
+                }
+                if write {
+                    stack_write(f, *off, size32, Reg::Scalar(Scalar::UNKNOWN));
+                } else {
+                    for o in *off..end {
+                        if stack_byte(f, o) == Byte::Invalid {
+                            return Err(err(pc, Errno::EACCES, format!("invalid indirect read from stack R{r} off {off}+{} size {size}", o - off)));
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Reg::MapValue { .. } | Reg::Buf { .. } => {
+                let access = if write { Access::Write(Reg::Scalar(Scalar::UNKNOWN)) } else { Access::Read };
+                // One access of the whole size at the pointer: bounds-checks map values and
+                // records max_rdonly/rdwr_access for buffers, as Linux does for helpers.
+                self.check_mem(pc, st, r, &v.clone(), 0, size32, access)?;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Access {
+    Read,
+    Write(Reg),
+}
+
+fn op_name(code: u8) -> &'static str {
+    match code {
+        0x20 => "*=",
+        0x30 => "/=",
+        0x40 => "|=",
+        0x50 => "&=",
+        0x60 => "<<=",
+        0x70 => ">>=",
+        0x90 => "%=",
+        0xa0 => "^=",
+        0xc0 => "s>>=",
+        _ => "?",
+    }
+}
+
+fn size_of(op: u8) -> u32 {
+    match op & 0x18 {
+        0x00 => 4,
+        0x08 => 2,
+        0x10 => 1,
+        _ => 8,
+    }
+}
+
+fn load_scalar(size: u32) -> Scalar {
+    if size >= 8 { Scalar::UNKNOWN } else { Scalar::upto((1u64 << (8 * size)) - 1) }
+}
+
+fn sext(v: u64, bits: i16) -> u64 {
+    match bits {
+        8 => i64::from(v as i8) as u64,
+        16 => i64::from(v as i16) as u64,
+        32 => i64::from(v as i32) as u64,
+        _ => v,
+    }
+}
+
+fn swap(v: u64, width: i32, to_be: bool) -> u64 {
+    match (width, to_be) {
+        (16, true) => u64::from((v as u16).swap_bytes()),
+        (32, true) => u64::from((v as u32).swap_bytes()),
+        (64, true) => v.swap_bytes(),
+        (16, false) => u64::from(v as u16),
+        (32, false) => u64::from(v as u32),
+        _ => v,
+    }
+}
+
+fn mem_arg_ok(v: &Reg, write: bool) -> bool {
+    match v {
+        Reg::Stack { .. } => true,
+        Reg::MapValue { null_id: None, map, .. } => !(write && map.readonly),
+        Reg::Buf { null_id: None, rdonly, .. } => !(write && *rdonly),
+        Reg::BpfMap { .. } | Reg::IterMeta { .. } | Reg::SeqFile { .. } => !write,
+        _ => false,
+    }
+}
+
+/// The value of a comparison if the bounds decide it.
+fn decide(code: u8, a: &Scalar, b: &Scalar, _is32: bool) -> Option<bool> {
+    if let (Some(x), Some(y)) = (a.value(), b.value()) {
+        return Some(match code {
+            0x10 => x == y,
+            0x50 => x != y,
+            0x20 => x > y,
+            0x30 => x >= y,
+            0xa0 => x < y,
+            0xb0 => x <= y,
+            0x60 => (x as i64) > (y as i64),
+            0x70 => (x as i64) >= (y as i64),
+            0xc0 => (x as i64) < (y as i64),
+            0xd0 => (x as i64) <= (y as i64),
+            0x40 => x & y != 0,
+            _ => return None,
+        });
+    }
+    match code {
+        0x20 if a.umin > b.umax => Some(true),
+        0x20 if a.umax <= b.umin => Some(false),
+        0x30 if a.umin >= b.umax => Some(true),
+        0x30 if a.umax < b.umin => Some(false),
+        0xa0 if a.umax < b.umin => Some(true),
+        0xa0 if a.umin >= b.umax => Some(false),
+        0xb0 if a.umax <= b.umin => Some(true),
+        0xb0 if a.umin > b.umax => Some(false),
+        0x60 if a.smin > b.smax => Some(true),
+        0x60 if a.smax <= b.smin => Some(false),
+        0x70 if a.smin >= b.smax => Some(true),
+        0x70 if a.smax < b.smin => Some(false),
+        0xc0 if a.smax < b.smin => Some(true),
+        0xc0 if a.smin >= b.smax => Some(false),
+        0xd0 if a.smax <= b.smin => Some(true),
+        0xd0 if a.smin > b.smax => Some(false),
+        0x10 | 0x50 if a.umax < b.umin || a.umin > b.umax => Some(code == 0x50),
+        _ => None,
+    }
+}
+
+/// Narrows the compared register's bounds on one side of a branch against a constant.
+fn refine(st: &mut State, ins: Insn, code: u8, taken: bool) {
+    let x = ins.op & 0x08 != 0;
+    let c = if x {
+        match &st.cur().regs[ins.src as usize] {
+            Reg::Scalar(s) => match s.value() {
+                Some(v) => v,
+                None => return,
+            },
+            _ => return,
+        }
+    } else {
+        i64::from(ins.imm) as u64
+    };
+    let Reg::Scalar(mut s) = st.cur().regs[ins.dst as usize].clone() else {
+        return;
+    };
+    // Normalise to the condition that holds on this side.
+    let (code, holds) = (code, taken);
+    let cs = c as i64;
+    match (code, holds) {
+        (0x10, true) | (0x50, false) => s = Scalar::konst(c),
+        (0x20, true) | (0xb0, false) => s.umin = s.umin.max(c.saturating_add(1)),
+        (0x20, false) | (0xb0, true) => s.umax = s.umax.min(c),
+        (0x30, true) | (0xa0, false) => s.umin = s.umin.max(c),
+        (0x30, false) | (0xa0, true) => s.umax = s.umax.min(c.saturating_sub(1)),
+        (0x60, true) | (0xd0, false) => s.smin = s.smin.max(cs.saturating_add(1)),
+        (0x60, false) | (0xd0, true) => s.smax = s.smax.min(cs),
+        (0x70, true) | (0xc0, false) => s.smin = s.smin.max(cs),
+        (0x70, false) | (0xc0, true) => s.smax = s.smax.min(cs.saturating_sub(1)),
+        _ => return,
+    }
+    s.sync();
+    st.cur_mut().regs[ins.dst as usize] = Reg::Scalar(s);
+}
+
+/// Resolves a NULL check: every register and spill with `id` becomes 0 (`null`) or the
+/// non-NULL pointer.
+fn mark_null(st: &mut State, id: u32, null: bool) {
+    let fix = |r: &mut Reg| {
+        if r.null_id() == Some(id) {
+            if null {
+                *r = Reg::Scalar(Scalar::konst(0));
+            } else {
+                match r {
+                    Reg::Buf { null_id, .. } | Reg::MapValue { null_id, .. } => *null_id = None,
+                    _ => {}
+                }
+            }
+        }
+    };
+    for f in &mut st.frames {
+        for r in &mut f.regs {
+            fix(r);
+        }
+        for s in &mut f.stack {
+            if let Slot::Spill(r) = s {
+                fix(r);
+            }
+        }
+    }
+}
+
+fn slot_index(off: i64) -> usize {
+    ((-off - 1) / 8) as usize
+}
+
+fn stack_byte(f: &Frame, off: i64) -> Byte {
+    match f.stack.get(slot_index(off)) {
+        None => Byte::Invalid,
+        Some(Slot::Spill(_)) => Byte::Misc,
+        Some(Slot::Bytes(b)) => b[(off.rem_euclid(8)) as usize],
+    }
+}
+
+fn stack_write(f: &mut Frame, off: i64, size: u32, v: Reg) {
+    let need = slot_index(off) + 1;
+    if f.stack.len() < need {
+        f.stack.resize(need, Slot::Bytes([Byte::Invalid; 8]));
+    }
+    if size == 8 && off.rem_euclid(8) == 0 && (v.is_pointer() || matches!(v, Reg::Scalar(_))) {
+        f.stack[slot_index(off)] = Slot::Spill(v);
+        return;
+    }
+    let b = match &v {
+        Reg::Scalar(s) if s.value() == Some(0) => Byte::Zero,
+        _ => Byte::Misc,
+    };
+    for o in off..off + i64::from(size) {
+        let i = slot_index(o);
+        if f.stack.len() <= i {
+            f.stack.resize(i + 1, Slot::Bytes([Byte::Invalid; 8]));
+        }
+        if let Slot::Spill(_) = f.stack[i] {
+            f.stack[i] = Slot::Bytes([Byte::Misc; 8]);
+        }
+        if let Slot::Bytes(bytes) = &mut f.stack[i] {
+            bytes[o.rem_euclid(8) as usize] = b;
+        }
+    }
+}
+
+fn stack_read(f: &Frame, off: i64, size: u32) -> Option<Reg> {
+    if size == 8 && off.rem_euclid(8) == 0 {
+        if let Some(Slot::Spill(r)) = f.stack.get(slot_index(off)) {
+            return Some(r.clone());
+        }
+    }
+    let mut all_zero = true;
+    for o in off..off + i64::from(size) {
+        match stack_byte(f, o) {
+            Byte::Invalid => return None,
+            Byte::Misc => all_zero = false,
+            Byte::Zero => {}
+        }
+    }
+    Some(Reg::Scalar(if all_zero { Scalar::konst(0) } else { load_scalar(size) }))
+}
+
+/// Registers whose state differs, as `R1=... R2=...`.
+fn changed_regs(before: &State, after: &State) -> String {
+    if before.frames.len() != after.frames.len() {
+        return String::new();
+    }
+    let (b, a) = (before.cur(), after.cur());
+    let mut out = Vec::new();
+    for i in 0..11 {
+        if a.regs[i] != b.regs[i] && !matches!(a.regs[i], Reg::NotInit) {
+            out.push(format!("R{i}={}", a.regs[i]));
+        }
+    }
+    for (i, s) in a.stack.iter().enumerate() {
+        if b.stack.get(i) != Some(s) {
+            if let Slot::Spill(r) = s {
+                out.push(format!("fp-{}={r}", (i + 1) * 8));
+            }
+        }
+    }
+    out.join(" ")
+}
+
+/// A helper argument kind (a subset of `enum bpf_arg_type`).
+#[derive(Debug, Clone, Copy)]
+enum Arg {
+    Anything,
+    SeqFile,
+    ConstMap,
+    MapKey,
+    MapValue,
+    Mem { write: bool, null_ok: bool },
+    Size { zero_ok: bool },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Ret {
+    Integer,
+    MapValueOrNull,
+}
+
+struct Proto {
+    args: &'static [Arg],
+    ret: Ret,
+}
+
+/// The helpers an `iter/bpf_map_elem` program may call, with the argument kinds checked.
+fn proto(id: u32) -> Option<Proto> {
+    use Arg::*;
+    const RO: Arg = Mem { write: false, null_ok: false };
+    const RO_NULL: Arg = Mem { write: false, null_ok: true };
+    const WR: Arg = Mem { write: true, null_ok: false };
+    const SZ: Arg = Size { zero_ok: false };
+    const SZ0: Arg = Size { zero_ok: true };
+    let (args, ret): (&'static [Arg], Ret) = match id {
+        1 => (&[ConstMap, MapKey], Ret::MapValueOrNull),
+        2 => (&[ConstMap, MapKey, MapValue, Anything], Ret::Integer),
+        3 => (&[ConstMap, MapKey], Ret::Integer),
+        5 | 7 | 8 | 14 | 35 | 125 | 158 | 42 | 118 => (&[], Ret::Integer),
+        6 => (&[RO, SZ, Anything, Anything, Anything], Ret::Integer),
+        16 => (&[WR, SZ], Ret::Integer),
+        109 => (&[Anything], Ret::Integer),
+        112..=115 => (&[WR, SZ0, Anything], Ret::Integer),
+        126 => (&[SeqFile, RO, SZ, RO_NULL, SZ0], Ret::Integer),
+        127 => (&[SeqFile, RO, SZ0], Ret::Integer),
+        150 => (&[SeqFile, Anything, Anything, Anything], Ret::Integer),
+        165 => (&[WR, SZ, RO, RO_NULL, SZ0], Ret::Integer),
+        _ => return None,
+    };
+    Some(Proto { args, ret })
+}

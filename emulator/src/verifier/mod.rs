@@ -1,0 +1,183 @@
+//! A verifier for iterator programs in the manner of Linux's: it explores every path of the
+//! program with an abstract state per instruction (register and stack types, scalar bounds),
+//! prunes paths whose state an explored one subsumes, and rejects what Linux 6.18 rejects
+//! with Linux's message: writes into the read-only key (`R1 cannot write into rdonly_buf`),
+//! dereferences before the NULL check (`R1 invalid mem access 'rdonly_buf_or_null'`),
+//! negative or variable buffer offsets, bad context accesses, uninitialised registers and
+//! stack, out-of-bounds map values, helper argument types, helpers iterator programs may not
+//! call, return values outside `[0, 1]`, jumps out of range, unreachable code, infinite loops
+//! and the 1,000,000 processed-instruction limit. It records `max_rdonly_access` and
+//! `max_rdwr_access` as Linux does, for the attach-time check (see [`attach_check`]).
+//!
+//! The log ([`VerifierLog`]) has the shape of Linux's: `N: (op) insn ; R1=...` lines, source
+//! lines from BTF line info, `from X to Y:` when a pending branch is taken up, the error line
+//! and the statistics line. The error line is meant to equal Linux's; the rest reads the same
+//! but is not byte-identical (no `mark_precise` lines, no liveness table).
+//!
+//! Out of scope: precision tracking, kfuncs, `bpf_loop` callbacks, sleepable programs,
+//! spin locks, dynptrs, and every program type other than `iter/bpf_map_elem`.
+
+mod check;
+pub mod state;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use thiserror::Error;
+
+use crate::elf::LineInfo;
+use crate::errno::Errno;
+pub use state::MapRef;
+
+/// Linux's `BPF_COMPLEXITY_LIMIT_INSNS`.
+pub const COMPLEXITY_LIMIT_INSNS: u64 = 1_000_000;
+
+/// What an `lddw` with a relocation loads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LddwTarget {
+    /// A map (`BPF_PSEUDO_MAP_FD`): `map_ptr`.
+    Map(MapRef),
+    /// A pointer into a map's value (`BPF_PSEUDO_MAP_VALUE`, global data): `map_value`.
+    Value {
+        /// The map.
+        map: MapRef,
+        /// Offset into its value.
+        off: i64,
+    },
+}
+
+/// What the verifier needs to know about a program.
+#[derive(Debug, Clone)]
+pub struct Env<'a> {
+    /// Raw 8-byte instructions (after linking).
+    pub insns: &'a [u8],
+    /// Relocated `lddw`s by instruction index.
+    pub lddw: HashMap<usize, LddwTarget>,
+    /// BTF line info, sorted by instruction.
+    pub lines: &'a [LineInfo],
+}
+
+/// The kernel-style verifier log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifierLog(pub String);
+
+impl VerifierLog {
+    fn line(&mut self, s: &str) {
+        self.0.push_str(s);
+        self.0.push('\n');
+    }
+}
+
+/// A rejection: the instruction, Linux's message and the errno `BPF_PROG_LOAD` returns.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{message} (insn {insn})")]
+pub struct VerifyError {
+    /// Instruction index.
+    pub insn: usize,
+    /// The log's error line, as Linux prints it.
+    pub message: String,
+    /// The load's errno.
+    pub errno: Errno,
+}
+
+/// A program that passed, with what the attach check needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// Largest `off + size` read through the key (`prog->aux->max_rdonly_access`).
+    pub max_rdonly_access: u32,
+    /// Largest `off + size` through the value (`prog->aux->max_rdwr_access`).
+    pub max_rdwr_access: u32,
+    /// Instructions processed.
+    pub processed: u64,
+    /// The log.
+    pub log: VerifierLog,
+}
+
+/// A program that failed, with its log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// Why.
+    pub error: VerifyError,
+    /// The log, ending with the error line and the statistics.
+    pub log: VerifierLog,
+}
+
+/// Verifies an `iter/bpf_map_elem` program.
+pub fn verify(env: &Env<'_>) -> Result<Verified, Box<Rejected>> {
+    let mut v = check::Verifier::new(env);
+    match v.run() {
+        Ok(()) => {
+            let depth = v.stack_line();
+            v.log.line(&depth);
+            let stats = v.stats_line();
+            v.log.line(&stats);
+            Ok(Verified {
+                max_rdonly_access: v.max_rdonly,
+                max_rdwr_access: v.max_rdwr,
+                processed: v.processed,
+                log: v.log,
+            })
+        }
+        Err(error) => {
+            v.log.line(&error.message);
+            let depth = v.stack_line();
+            v.log.line(&depth);
+            let stats = v.stats_line();
+            v.log.line(&stats);
+            Err(Box::new(Rejected { error, log: v.log }))
+        }
+    }
+}
+
+/// Linux's attach-time check of a map-element iterator (`bpf_iter_attach_map`): the largest
+/// key access must fit the key, the largest value access the value (per-CPU maps:
+/// `round_up(value_size, 8) * possible CPUs`). `Err(EACCES)` when it does not.
+pub fn attach_check(v: &Verified, key_size: u32, value_size: u32, percpu: bool, ncpus: u32) -> Result<(), Errno> {
+    let value_bound = if percpu { value_size.div_ceil(8) * 8 * ncpus } else { value_size };
+    if v.max_rdonly_access > key_size || v.max_rdwr_access > value_bound {
+        return Err(Errno::EACCES);
+    }
+    Ok(())
+}
+
+/// Pads an instruction line to the log's state column.
+pub(crate) fn pad_to_state(line: &mut String) {
+    let len = line.chars().count();
+    if len < 38 {
+        line.extend(std::iter::repeat_n(' ', 38 - len));
+    } else {
+        line.push(' ');
+    }
+}
+
+/// `from X to Y: R1=... R10=fp0` style register listing of a state.
+pub(crate) fn regs_line(st: &state::State) -> String {
+    let mut out = String::new();
+    let f = st.cur();
+    for (i, r) in f.regs.iter().enumerate() {
+        if !matches!(r, state::Reg::NotInit) {
+            let _ = write!(out, "{}R{i}={r}", if out.is_empty() { "" } else { " " });
+        }
+    }
+    for (i, s) in f.stack.iter().enumerate() {
+        match s {
+            state::Slot::Spill(r) => {
+                let _ = write!(out, " fp-{}={r}", (i + 1) * 8);
+            }
+            state::Slot::Bytes(b) if b.iter().any(|x| *x != state::Byte::Invalid) => {
+                let txt: String = b
+                    .iter()
+                    .rev()
+                    .map(|x| match x {
+                        state::Byte::Invalid => '?',
+                        state::Byte::Misc => 'm',
+                        state::Byte::Zero => '0',
+                    })
+                    .collect();
+                let _ = write!(out, " fp-{}={txt}", (i + 1) * 8);
+            }
+            state::Slot::Bytes(_) => {}
+        }
+    }
+    out
+}
