@@ -8,9 +8,11 @@
  *    the map's key_size);
  *  - totals kept in .bss globals survive from call to call and are printed in the final call,
  *    where ctx->key and ctx->value are NULL;
- *  - the "bpftool map dump"-style framing: a header when meta->seq_num == 0 (the first call
- *    of the session) and a footer in the stop call. An empty map gets both lines, because the
- *    stop call is then also call number 0.
+ *  - the framing of bpftool's demo mode for this selftest: a header when meta->seq_num == 0
+ *    (the first call of the session) and a footer in the stop call. Beware: the stop call sees
+ *    the seq_num of the LAST element (seq_num grows only when a next element exists), not
+ *    last+1. So an empty map prints both lines, and a 1-element map prints the header twice
+ *    (tests/examples.rs shows both); test `ctx->key != NULL` too to avoid that.
  * Scenario: keys (i+1, i+2, i+3) -> i+4 for i = 0..2, so the sums are a=6, b=9, c=12, v=15.
  * Unlike bpftool's demo it never prints map->id (a kernel-wide counter), so the output is
  * the same on every machine. */

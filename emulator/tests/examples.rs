@@ -115,6 +115,20 @@ fn selftest_hash_map_empty_prints_both_frame_lines() {
 }
 
 #[test]
+fn selftest_hash_map_one_element_prints_the_header_twice() {
+    // The stop call sees the last element's seq_num: 0 again when there is one element.
+    let (mut sc, obj) = scenario("selftest_hash_map");
+    if let Entries::List(list) = &mut sc.map.entries {
+        list.truncate(1);
+    }
+    let r = run_scenario(&sc, &obj, "selftest_hash_map", &RunOptions::default()).unwrap();
+    assert_eq!(
+        String::from_utf8(r.output().to_vec()).unwrap(),
+        "map dump starts\n(1 2 3) -> 4\nmap dump starts\nkey_sum_a=1 key_sum_b=2 key_sum_c=3 val_sum=4\nmap dump ends\n"
+    );
+}
+
+#[test]
 fn selftest_percpu_hash_map() {
     assert_eq!(
         run("selftest_percpu_hash_map"),
