@@ -109,6 +109,13 @@ pub struct MapScenario {
     /// Operations applied after the entries, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ops: Vec<Op>,
+    /// Emulator only: a BTF type of the object to decode keys as (`"struct triple"`); the
+    /// iterated map is not in the object, so its types are not otherwise known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<String>,
+    /// Emulator only: a BTF type of the object to decode values as (`"__u64"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
 }
 
 /// Explicit entries or a generator.
@@ -307,6 +314,19 @@ pub struct Report {
     pub output_summary_only: bool,
     /// `bpf_trace_printk` output.
     pub trace_pipe: Vec<u8>,
+    /// Contents of each global data section after all reads, in the object's section order.
+    pub globals: Vec<GlobalSnapshot>,
+}
+
+/// A global data section's contents after a run (from its internal array map).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalSnapshot {
+    /// ELF section name (`.bss`).
+    pub section: String,
+    /// Kernel-visible map name (`prog.bss`).
+    pub map_name: String,
+    /// The section's bytes.
+    pub bytes: Vec<u8>,
 }
 
 fn hex_decode(s: &str, field: &str) -> Result<Vec<u8>, ScenarioError> {
@@ -623,10 +643,16 @@ pub fn prepare(
     };
     let mut machine = Machine::new(code, world);
     machine.record = opts.record_calls;
+    let globals = obj
+        .globals
+        .iter()
+        .map(|g| (g.section.clone(), g.map_name.clone()))
+        .collect();
     Ok(Prepared {
         machine,
         attach,
         failures,
+        globals,
     })
 }
 
@@ -639,6 +665,8 @@ pub struct Prepared {
     pub attach: Option<String>,
     /// Failed entries and ops.
     pub failures: Vec<UpdateFailure>,
+    /// `(section, map name)` of each global data section; their maps are the machine's last.
+    pub globals: Vec<(String, String)>,
 }
 
 /// Runs `sc` with `object` end to end.
@@ -652,6 +680,7 @@ pub fn run_scenario(
         mut machine,
         attach,
         failures,
+        globals: globals_meta,
     } = prepare(sc, object, object_name, opts)?;
     let mut reads = Vec::new();
     let mut calls = Vec::new();
@@ -666,6 +695,7 @@ pub fn run_scenario(
         }
     }
     let map_after = sc.dump_map_after.then(|| machine.world().maps[0].dump());
+    let globals = global_snapshots(&machine, &globals_meta);
     Ok(Report {
         load: "ok".into(),
         verifier_error: String::new(),
@@ -679,7 +709,26 @@ pub fn run_scenario(
         calls,
         output_summary_only: sc.output_summary_only,
         trace_pipe: machine.world().trace_pipe.clone(),
+        globals,
     })
+}
+
+/// Reads the global data maps, which [`prepare`] creates last, one per `(section, map_name)`.
+fn global_snapshots(machine: &Machine, meta: &[(String, String)]) -> Vec<GlobalSnapshot> {
+    let maps = &machine.world().maps;
+    let base = maps.len().saturating_sub(meta.len());
+    meta.iter()
+        .zip(maps.get(base..).unwrap_or_default())
+        .map(|((section, map_name), m)| GlobalSnapshot {
+            section: section.clone(),
+            map_name: map_name.clone(),
+            bytes: match m.dump().into_iter().next() {
+                Some((_, DumpValue::Single(b))) => b,
+                Some((_, DumpValue::PerCpu(mut v))) => v.drain(..).next().unwrap_or_default(),
+                None => Vec::new(),
+            },
+        })
+        .collect()
 }
 
 /// Opens a session and reads it to EOF or error with `read_size`-byte reads.
