@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::elf::{self, ProgramKind, RelocTarget};
+use crate::elf::typed::{self, SectionLayout, TypedValue};
+use crate::elf::{self, Btf, ProgramKind, RelocTarget};
 use crate::errno::Errno;
 use crate::helpers::runtime::World;
 pub use crate::iter::CallRecord;
@@ -247,6 +248,9 @@ pub struct RunOptions {
     pub limits: MapLimits,
     /// Seed of `bpf_get_prandom_u32`.
     pub prandom_seed: u64,
+    /// Dump the iterated map after the run even without the scenario's `dump_map_after`
+    /// when its `max_entries` is at most this (0: never), for decoded output.
+    pub dump_map_max: u32,
 }
 
 impl Default for RunOptions {
@@ -257,6 +261,7 @@ impl Default for RunOptions {
             record_calls: false,
             limits: MapLimits::default(),
             prandom_seed: 0x5eed,
+            dump_map_max: 0,
         }
     }
 }
@@ -694,7 +699,8 @@ pub fn run_scenario(
             reads.push(r);
         }
     }
-    let map_after = sc.dump_map_after.then(|| machine.world().maps[0].dump());
+    let small = sc.map.max_entries <= opts.dump_map_max;
+    let map_after = (sc.dump_map_after || small).then(|| machine.world().maps[0].dump());
     let globals = global_snapshots(&machine, &globals_meta);
     Ok(Report {
         load: "ok".into(),
@@ -876,6 +882,223 @@ impl Report {
             );
         }
         Value::Object(o)
+    }
+}
+
+/// The BTF view of an object needed to decode a [`Report`]: its types and the variable
+/// layout of its global data sections.
+#[derive(Debug, Clone)]
+pub struct ObjectTypes {
+    /// The object's `.BTF`.
+    pub btf: Btf,
+    /// Variables of each global data section.
+    pub layouts: Vec<SectionLayout>,
+}
+
+impl ObjectTypes {
+    /// Reads the BTF and global layouts of `object`; `None` when it has no `.BTF`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Elf`] when the object cannot be parsed.
+    pub fn load(object: &[u8], object_name: &str) -> Result<Option<ObjectTypes>, Error> {
+        let obj = elf::parse(object, object_name)?;
+        let Some(btf) = obj.btf else {
+            return Ok(None);
+        };
+        let layouts = typed::global_layouts(object, &btf)?;
+        Ok(Some(ObjectTypes { btf, layouts }))
+    }
+}
+
+/// A decoded key or value: the typed value, or the hex bytes and why they are not decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decoded {
+    /// Decoded by its BTF type.
+    Typed(TypedValue),
+    /// No type known, or decoding failed (`error` says why).
+    Raw {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// Why the bytes are not decoded (`None`: no type known).
+        error: Option<String>,
+    },
+}
+
+impl Decoded {
+    fn new(btf: &Btf, ty: Option<u32>, bytes: &[u8]) -> Decoded {
+        match ty.map(|t| typed::decode(btf, t, bytes)) {
+            Some(Ok(v)) => Decoded::Typed(v),
+            Some(Err(e)) => Decoded::Raw {
+                bytes: bytes.to_vec(),
+                error: Some(e.to_string()),
+            },
+            None => Decoded::Raw {
+                bytes: bytes.to_vec(),
+                error: None,
+            },
+        }
+    }
+
+    /// JSON: the typed value's structured form, or `"<hex>"`.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Decoded::Typed(v) => v.to_json(),
+            Decoded::Raw { bytes, .. } => json!(hex_encode(bytes)),
+        }
+    }
+}
+
+impl std::fmt::Display for Decoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Decoded::Typed(v) => write!(f, "{v}"),
+            Decoded::Raw { bytes, error: None } => write!(f, "{}", hex_encode(bytes)),
+            Decoded::Raw {
+                bytes,
+                error: Some(e),
+            } => write!(f, "{} ({e})", hex_encode(bytes)),
+        }
+    }
+}
+
+/// Globals and the map after a run, decoded by BTF type ([`decode_report`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodedReport {
+    /// Per global data map (`prog.bss`): each variable's name and value, by offset.
+    pub globals: Vec<(String, Vec<(String, Decoded)>)>,
+    /// The iterated map after the run: key, then one value (or one per CPU).
+    pub map_after: Option<Vec<(Decoded, Vec<Decoded>)>>,
+    /// The map's key and value types are both unknown (the map is shown in hex).
+    pub map_untyped: bool,
+    /// Problems with the scenario's `key_type` / `value_type`.
+    pub warnings: Vec<String>,
+}
+
+/// Decodes `report`'s globals by variable and its `map_after` by the scenario's `key_type`
+/// and `value_type` (names of BTF types of the object).
+pub fn decode_report(report: &Report, types: &ObjectTypes) -> DecodedReport {
+    let btf = &types.btf;
+    let mut warnings = Vec::new();
+    let mut resolve = |field: &str, name: &Option<String>| {
+        let name = name.as_deref()?;
+        typed::find_type(btf, name)
+            .map_err(|e| warnings.push(format!("map.{field}: {e}")))
+            .ok()
+    };
+    let key_ty = resolve("key_type", &report.map.key_type);
+    let value_ty = resolve("value_type", &report.map.value_type);
+    let globals = report
+        .globals
+        .iter()
+        .filter_map(|g| {
+            let layout = types.layouts.iter().find(|l| l.section == g.section)?;
+            let vars = typed::decode_globals(btf, layout, &g.bytes)
+                .into_iter()
+                .map(|(name, r)| {
+                    let d = match r {
+                        Ok(v) => Decoded::Typed(v),
+                        Err(e) => Decoded::Raw {
+                            bytes: Vec::new(),
+                            error: Some(e.to_string()),
+                        },
+                    };
+                    (name, d)
+                })
+                .collect();
+            Some((g.map_name.clone(), vars))
+        })
+        .collect();
+    let map_after = report.map_after.as_ref().map(|entries| {
+        entries
+            .iter()
+            .map(|(k, v)| {
+                let values = match v {
+                    DumpValue::Single(b) => vec![Decoded::new(btf, value_ty, b)],
+                    DumpValue::PerCpu(list) => list
+                        .iter()
+                        .map(|b| Decoded::new(btf, value_ty, b))
+                        .collect(),
+                };
+                (Decoded::new(btf, key_ty, k), values)
+            })
+            .collect()
+    });
+    DecodedReport {
+        globals,
+        map_after,
+        map_untyped: key_ty.is_none() && value_ty.is_none(),
+        warnings,
+    }
+}
+
+impl DecodedReport {
+    /// JSON fields to add to [`Report::to_json`]: `"globals"` (`{"prog.bss": {"tot_x": 12}}`)
+    /// and, when a key or value type is known, `"map_after_decoded"`
+    /// (`[{"key": {..}, "value": 600}]`, `"value"` a list for per-CPU maps).
+    pub fn json_fields(&self) -> serde_json::Map<String, Value> {
+        let mut o = serde_json::Map::new();
+        let globals = self
+            .globals
+            .iter()
+            .map(|(map, vars)| {
+                let vars = vars.iter().map(|(n, d)| (n.clone(), d.to_json())).collect();
+                (map.clone(), Value::Object(vars))
+            })
+            .collect();
+        o.insert("globals".into(), Value::Object(globals));
+        if let (Some(entries), false) = (&self.map_after, self.map_untyped) {
+            let list = entries
+                .iter()
+                .map(|(k, vs)| {
+                    let value = match vs.as_slice() {
+                        [one] => one.to_json(),
+                        many => Value::Array(many.iter().map(Decoded::to_json).collect()),
+                    };
+                    json!({"key": k.to_json(), "value": value})
+                })
+                .collect();
+            o.insert("map_after_decoded".into(), Value::Array(list));
+        }
+        if !self.warnings.is_empty() {
+            o.insert("decode_warnings".into(), json!(self.warnings));
+        }
+        o
+    }
+
+    /// Human-readable text: the map (`key => value`, per-CPU values as `cpu0=.. cpu1=..`)
+    /// then the globals (`prog.bss: tot_x = 12`).
+    pub fn to_text(&self, map_name: &str) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        for w in &self.warnings {
+            let _ = writeln!(out, "warning: {w}");
+        }
+        if let Some(entries) = &self.map_after {
+            let _ = writeln!(out, "map {map_name} after the run ({} entries):", entries.len());
+            for (k, vs) in entries {
+                match vs.as_slice() {
+                    [one] => {
+                        let _ = writeln!(out, "  {k} => {one}");
+                    }
+                    many => {
+                        let cpus: Vec<String> = many
+                            .iter()
+                            .enumerate()
+                            .map(|(c, v)| format!("cpu{c}={v}"))
+                            .collect();
+                        let _ = writeln!(out, "  {k} => {}", cpus.join(" "));
+                    }
+                }
+            }
+        }
+        for (map, vars) in &self.globals {
+            let _ = writeln!(out, "{map}:");
+            for (name, v) in vars {
+                let _ = writeln!(out, "  {name} = {v}");
+            }
+        }
+        out
     }
 }
 
