@@ -380,9 +380,7 @@ fn cmd_disasm(a: &Args) -> ExitCode {
             p.section,
             p.insns.len() / 8
         );
-        for (k, op, text) in iterscope_emulator::asm::disasm_program(&p.insns) {
-            println!("{k:>5}: ({op:02x}) {text}");
-        }
+        print!("{}", iterscope_emulator::asm::disasm_with_lines(p));
     }
     ExitCode::SUCCESS
 }
