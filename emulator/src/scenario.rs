@@ -1075,7 +1075,11 @@ impl DecodedReport {
             let _ = writeln!(out, "warning: {w}");
         }
         if let Some(entries) = &self.map_after {
-            let _ = writeln!(out, "map {map_name} after the run ({} entries):", entries.len());
+            let _ = writeln!(
+                out,
+                "map {map_name} after the run ({} entries):",
+                entries.len()
+            );
             for (k, vs) in entries {
                 match vs.as_slice() {
                     [one] => {

@@ -107,7 +107,8 @@ fn struct_key_not_in_btf_is_a_warning() {
 #[test]
 fn struct_keys_by_key_type_and_typed_globals() {
     let dir = fixtures();
-    let sc = Scenario::from_json(&std::fs::read_to_string(dir.join("typed.json")).unwrap()).unwrap();
+    let sc =
+        Scenario::from_json(&std::fs::read_to_string(dir.join("typed.json")).unwrap()).unwrap();
     assert_eq!(sc.map.key_type.as_deref(), Some("struct triple"));
     let obj = std::fs::read(dir.join("typed.bpf.o")).unwrap();
     let report = run_scenario(&sc, &obj, "typed", &RunOptions::default()).unwrap();
@@ -139,7 +140,10 @@ fn struct_keys_by_key_type_and_typed_globals() {
     let last = find("last_key");
     assert!(last.starts_with("{x="), "{last}");
     let j = d.json_fields();
-    assert_eq!(j["globals"]["typed.data"]["rec"]["f"], json!({"a": 5, "b": -3, "c": 77}));
+    assert_eq!(
+        j["globals"]["typed.data"]["rec"]["f"],
+        json!({"a": 5, "b": -3, "c": 77})
+    );
     assert_eq!(j["globals"]["typed.data"]["rec"]["name"], json!("abc"));
     let decoded = j["map_after_decoded"].as_array().unwrap();
     assert!(decoded.contains(&json!({"key": {"x": 4, "y": 5, "z": 6}, "value": 200})));
@@ -168,7 +172,12 @@ fn object_maps_have_key_and_value_types() {
     let mut rec = vec![0u8; 64];
     rec[..4].copy_from_slice(b"hi\0\0");
     match typed::format_value(btf, t.value.unwrap(), &rec[..10]) {
-        Err(TypedError::Short { ty, need: 64, have: 10, .. }) => assert_eq!(ty, "struct record"),
+        Err(TypedError::Short {
+            ty,
+            need: 64,
+            have: 10,
+            ..
+        }) => assert_eq!(ty, "struct record"),
         other => panic!("{other:?}"),
     }
     let v = typed::format_value(btf, t.value.unwrap(), &rec).unwrap();
@@ -189,7 +198,12 @@ fn global_offsets_come_from_symbols() {
         .collect();
     assert_eq!(
         got,
-        [("tot_x", 0, 4), ("tot_y", 4, 4), ("tot_z", 8, 4), ("tot_v", 16, 8)]
+        [
+            ("tot_x", 0, 4),
+            ("tot_y", 4, 4),
+            ("tot_z", 8, 4),
+            ("tot_v", 16, 8)
+        ]
     );
     // BTF alone has every global at offset 0 (clang output).
     let raw = typed::datasec_layout(btf, ".bss").unwrap();
@@ -308,7 +322,11 @@ fn hand_built_nested_array_enum_and_char_types() {
     let bits = b.strukt(
         "bits",
         4,
-        &[("lo", u32t, 0, 4), ("mid", s64, 4, 12), ("hi", u32t, 16, 16)],
+        &[
+            ("lo", u32t, 0, 4),
+            ("mid", s64, 4, 12),
+            ("hi", u32t, 16, 16),
+        ],
     );
     let top = b.strukt(
         "top",
@@ -333,7 +351,7 @@ fn hand_built_nested_array_enum_and_char_types() {
     data.extend_from_slice(&[1, 2, 3]); // raw (__u8, not char: numbers)
     data.extend_from_slice(&(-1i32).to_le_bytes()); // c = NEG
     data.extend_from_slice(&[1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0]); // pts
-    // bits: lo=0xa, mid=-2 (12 bits: 0xffe), hi=0x1234
+                                                                               // bits: lo=0xa, mid=-2 (12 bits: 0xffe), hi=0x1234
     let word: u32 = 0xa | (0xffe << 4) | (0x1234 << 16);
     data.extend_from_slice(&word.to_le_bytes()); // at byte 29
     data.extend_from_slice(&[7, 0, 0, 0, 8, 0, 0, 0]); // anonymous point at byte 33
@@ -353,7 +371,10 @@ fn hand_built_nested_array_enum_and_char_types() {
         typed::format_value(&btf, name, &[1, 2, 0, 0, 0, 0]).unwrap(),
         "[1, 2, 0, 0, 0, 0]"
     );
-    assert_eq!(typed::format_value(&btf, s64, &(-5i64).to_le_bytes()).unwrap(), "-5");
+    assert_eq!(
+        typed::format_value(&btf, s64, &(-5i64).to_le_bytes()).unwrap(),
+        "-5"
+    );
     assert_eq!(
         typed::decode(&btf, color, &7u32.to_le_bytes()).unwrap(),
         TypedValue::Enum {
@@ -410,7 +431,10 @@ fn malformed_btf_and_short_bytes_are_errors() {
     ));
     match typed::decode(&btf, p, &[0; 5]) {
         Err(e @ TypedError::Short { .. }) => {
-            assert_eq!(e.to_string(), "type `u32 *` at offset 0: needs 8 bytes, only 5 available");
+            assert_eq!(
+                e.to_string(),
+                "type `u32 *` at offset 0: needs 8 bytes, only 5 available"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -439,7 +463,8 @@ fn malformed_btf_and_short_bytes_are_errors() {
 
 #[test]
 fn scenarios_without_types_still_parse_and_round_trip() {
-    let text = std::fs::read_to_string(kernel_case("hash_sum_struct_key").join("case.json")).unwrap();
+    let text =
+        std::fs::read_to_string(kernel_case("hash_sum_struct_key").join("case.json")).unwrap();
     let sc = Scenario::from_json(&text).unwrap();
     assert!(sc.map.key_type.is_none() && sc.map.value_type.is_none());
     assert!(!sc.to_json().contains("key_type"));
@@ -511,5 +536,8 @@ fn cli_decode_and_disasm() {
         "emulator/tests/kernel/header_footer_seqnum/prog.bpf.o",
     ]);
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("; if (!k || !v) { @ prog.bpf.c:17\n   18: (15) if r8 == 0x0 goto pc+1\n"), "{out}");
+    assert!(
+        out.contains("; if (!k || !v) { @ prog.bpf.c:17\n   18: (15) if r8 == 0x0 goto pc+1\n"),
+        "{out}"
+    );
 }

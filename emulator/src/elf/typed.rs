@@ -171,12 +171,16 @@ impl TypedValue {
                 }
             }
             TypedValue::Bool(b) => json!(b),
-            TypedValue::Float(x) => serde_json::Number::from_f64(*x).map_or(Value::Null, Value::Number),
+            TypedValue::Float(x) => {
+                serde_json::Number::from_f64(*x).map_or(Value::Null, Value::Number)
+            }
             TypedValue::Enum { name: Some(n), .. } => json!(n),
             TypedValue::Enum { name: None, value } => json!(value),
             TypedValue::Str(s) => json!(s),
             TypedValue::Ptr(_) | TypedValue::Opaque(_) => json!(self.to_string()),
-            TypedValue::Array(items) => Value::Array(items.iter().map(TypedValue::to_json).collect()),
+            TypedValue::Array(items) => {
+                Value::Array(items.iter().map(TypedValue::to_json).collect())
+            }
             TypedValue::Struct(members) => {
                 let mut o = serde_json::Map::new();
                 for (name, v) in members {
@@ -279,7 +283,9 @@ impl Decoder<'_> {
         let rid = btf
             .skip_mods_and_typedefs(id)
             .ok_or(TypedError::NoSuchType { id })?;
-        let ty = btf.type_by_id(rid).ok_or(TypedError::NoSuchType { id: rid })?;
+        let ty = btf
+            .type_by_id(rid)
+            .ok_or(TypedError::NoSuchType { id: rid })?;
         match &ty.kind {
             BtfKind::Int {
                 size,
@@ -345,7 +351,9 @@ impl Decoder<'_> {
             }
             BtfKind::Var { ty, .. } => self.value(*ty, offset, depth + 1),
             BtfKind::Void => Err(self.unsupported(id, offset, "void has no value")),
-            BtfKind::Fwd { .. } => Err(self.unsupported(id, offset, "forward declaration has no size")),
+            BtfKind::Fwd { .. } => {
+                Err(self.unsupported(id, offset, "forward declaration has no size"))
+            }
             _ => Err(self.unsupported(id, offset, "not a data type")),
         }
     }
@@ -409,10 +417,13 @@ impl Decoder<'_> {
         let nbytes = (shift + width).div_ceil(8) as usize;
         let raw = self.bytes(ty, first, nbytes)?;
         match &t.kind {
-            BtfKind::Int { signed, .. } => Ok(int_value(&t.name, extract(raw, shift, width, *signed))),
-            BtfKind::Enum { signed, values, .. } => {
-                Ok(enum_value(values, extract(raw, shift, width, *signed) as i64))
+            BtfKind::Int { signed, .. } => {
+                Ok(int_value(&t.name, extract(raw, shift, width, *signed)))
             }
+            BtfKind::Enum { signed, values, .. } => Ok(enum_value(
+                values,
+                extract(raw, shift, width, *signed) as i64,
+            )),
             _ => Err(self.unsupported(ty, offset, "bitfield of a type that is not int or enum")),
         }
     }
@@ -499,7 +510,9 @@ fn type_name_depth(btf: &Btf, id: u32, depth: usize) -> String {
         BtfKind::Fwd { union: true } => named("union "),
         BtfKind::Fwd { union: false } => named("struct "),
         BtfKind::Ptr(t) => format!("{} *", type_name_depth(btf, *t, depth + 1)),
-        BtfKind::Array { elem, len, .. } => format!("{}[{len}]", type_name_depth(btf, *elem, depth + 1)),
+        BtfKind::Array { elem, len, .. } => {
+            format!("{}[{len}]", type_name_depth(btf, *elem, depth + 1))
+        }
         BtfKind::Const(t) => format!("const {}", type_name_depth(btf, *t, depth + 1)),
         BtfKind::Volatile(t) => format!("volatile {}", type_name_depth(btf, *t, depth + 1)),
         BtfKind::Restrict(t) | BtfKind::TypeTag(t) => type_name_depth(btf, *t, depth + 1),
@@ -721,7 +734,10 @@ mod tests {
     #[test]
     fn extract_bits_and_signs() {
         assert_eq!(extract(&[0xfb, 0xff, 0xff, 0xff], 0, 32, true), -5);
-        assert_eq!(extract(&[0xfb, 0xff, 0xff, 0xff], 0, 32, false), 0xffff_fffb);
+        assert_eq!(
+            extract(&[0xfb, 0xff, 0xff, 0xff], 0, 32, false),
+            0xffff_fffb
+        );
         assert_eq!(extract(&[0b1011_0000], 4, 4, false), 0b1011);
         assert_eq!(extract(&[0b1011_0000], 4, 4, true), -5);
         assert_eq!(extract(&[1, 2], 0, 0, false), 0x0201);
