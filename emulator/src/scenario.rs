@@ -893,6 +893,8 @@ pub struct ObjectTypes {
     pub btf: Btf,
     /// Variables of each global data section.
     pub layouts: Vec<SectionLayout>,
+    /// The iterator program, whose source lines may name the iterated map's types.
+    pub program: Option<elf::Program>,
 }
 
 impl ObjectTypes {
@@ -907,7 +909,15 @@ impl ObjectTypes {
             return Ok(None);
         };
         let layouts = typed::global_layouts(object, &btf)?;
-        Ok(Some(ObjectTypes { btf, layouts }))
+        let program = obj
+            .programs
+            .into_iter()
+            .find(|p| matches!(p.kind, ProgramKind::IterBpfMapElem));
+        Ok(Some(ObjectTypes {
+            btf,
+            layouts,
+            program,
+        }))
     }
 }
 
@@ -973,21 +983,40 @@ pub struct DecodedReport {
     pub map_untyped: bool,
     /// Problems with the scenario's `key_type` / `value_type`.
     pub warnings: Vec<String>,
+    /// Where inferred key and value types come from.
+    pub notes: Vec<String>,
 }
 
 /// Decodes `report`'s globals by variable and its `map_after` by the scenario's `key_type`
-/// and `value_type` (names of BTF types of the object).
+/// and `value_type` (names of BTF types of the object), or else by the types the program's
+/// source lines declare for `ctx->key` / `ctx->value` ([`typed::infer_iter_types`]).
 pub fn decode_report(report: &Report, types: &ObjectTypes) -> DecodedReport {
     let btf = &types.btf;
     let mut warnings = Vec::new();
-    let mut resolve = |field: &str, name: &Option<String>| {
-        let name = name.as_deref()?;
-        typed::find_type(btf, name)
-            .map_err(|e| warnings.push(format!("map.{field}: {e}")))
-            .ok()
+    let mut notes = Vec::new();
+    let (inf_key, inf_value) = types.program.as_ref().map_or((None, None), |p| {
+        typed::infer_iter_types(btf, p, report.map.key_size, report.map.value_size)
+    });
+    let mut resolve = |field: &str,
+                       name: &Option<String>,
+                       inferred: Option<typed::InferredType>| {
+        match (name.as_deref(), inferred) {
+            (Some(name), _) => typed::find_type(btf, name)
+                .map_err(|e| warnings.push(format!("map.{field}: {e}")))
+                .ok(),
+            (None, Some(inf)) => {
+                notes.push(format!(
+                    "map.{field} `{}` from the source line `{}`",
+                    typed::type_name(btf, inf.type_id),
+                    inf.source
+                ));
+                Some(inf.type_id)
+            }
+            (None, None) => None,
+        }
     };
-    let key_ty = resolve("key_type", &report.map.key_type);
-    let value_ty = resolve("value_type", &report.map.value_type);
+    let key_ty = resolve("key_type", &report.map.key_type, inf_key);
+    let value_ty = resolve("value_type", &report.map.value_type, inf_value);
     let globals = report
         .globals
         .iter()
@@ -1029,13 +1058,15 @@ pub fn decode_report(report: &Report, types: &ObjectTypes) -> DecodedReport {
         map_after,
         map_untyped: key_ty.is_none() && value_ty.is_none(),
         warnings,
+        notes,
     }
 }
 
 impl DecodedReport {
     /// JSON fields to add to [`Report::to_json`]: `"globals"` (`{"prog.bss": {"tot_x": 12}}`)
     /// and, when a key or value type is known, `"map_after_decoded"`
-    /// (`[{"key": {..}, "value": 600}]`, `"value"` a list for per-CPU maps).
+    /// (`[{"key": {..}, "value": 600}]`, `"value"` a list for per-CPU maps); also
+    /// `"decode_warnings"` and `"decode_notes"` (inferred types) when there are any.
     pub fn json_fields(&self) -> serde_json::Map<String, Value> {
         let mut o = serde_json::Map::new();
         let globals = self
@@ -1063,6 +1094,9 @@ impl DecodedReport {
         if !self.warnings.is_empty() {
             o.insert("decode_warnings".into(), json!(self.warnings));
         }
+        if !self.notes.is_empty() {
+            o.insert("decode_notes".into(), json!(self.notes));
+        }
         o
     }
 
@@ -1073,6 +1107,9 @@ impl DecodedReport {
         let mut out = String::new();
         for w in &self.warnings {
             let _ = writeln!(out, "warning: {w}");
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "note: {n}");
         }
         if let Some(entries) = &self.map_after {
             let _ = writeln!(

@@ -150,6 +150,39 @@ fn struct_keys_by_key_type_and_typed_globals() {
 }
 
 #[test]
+fn iterated_map_types_inferred_from_source_lines() {
+    // hash_sum_struct_key: `__u64 *v = ctx->value;` names the value type; `struct triple`
+    // is not in its BTF, so the key stays hex.
+    let dir = kernel_case("hash_sum_struct_key");
+    let mut sc =
+        Scenario::from_json(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
+    sc.dump_map_after = true;
+    let obj = std::fs::read(dir.join("prog.bpf.o")).unwrap();
+    let report = run_scenario(&sc, &obj, "prog", &RunOptions::default()).unwrap();
+    let d = decode_report(&report, &ObjectTypes::load(&obj, "prog").unwrap().unwrap());
+    assert_eq!(
+        d.notes,
+        ["map.value_type `__u64` from the source line `__u64 *v = ctx->value;`"]
+    );
+    let text = d.to_text("orc_map");
+    assert!(
+        text.contains("  010000000200000003000000 => 100\n"),
+        "{text}"
+    );
+
+    // header_footer_seqnum declares both as `__u32 *`; a size mismatch disables the guess.
+    let dir = kernel_case("header_footer_seqnum");
+    let bytes = std::fs::read(dir.join("prog.bpf.o")).unwrap();
+    let obj = elf::parse(&bytes, "prog").unwrap();
+    let btf = obj.btf.as_ref().unwrap();
+    let (k, v) = typed::infer_iter_types(btf, &obj.programs[0], 4, 4);
+    assert_eq!(typed::type_name(btf, k.unwrap().type_id), "__u32");
+    assert_eq!(v.unwrap().source, "__u32 *v = ctx->value;");
+    let (k, v) = typed::infer_iter_types(btf, &obj.programs[0], 8, 4);
+    assert!(k.is_none() && v.is_some());
+}
+
+#[test]
 fn object_maps_have_key_and_value_types() {
     let bytes = std::fs::read(root().join("examples/value_histogram.bpf.o")).unwrap();
     let obj = elf::parse(&bytes, "value_histogram").unwrap();

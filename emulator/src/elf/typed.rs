@@ -711,6 +711,67 @@ pub fn decode_globals(
         .collect()
 }
 
+/// Where a type of the iterated map comes from, for [`infer_iter_types`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InferredType {
+    /// The BTF type id.
+    pub type_id: u32,
+    /// The source line it was read from (`__u64 *v = ctx->value;`).
+    pub source: String,
+}
+
+/// Guesses the key and value types of the iterated map from the program's source lines:
+/// a line-info record whose text is a declaration `TYPE *name = ctx->key;` (or `->value`,
+/// with an optional cast) names the type, which must be in `btf` and have `key_size` /
+/// `value_size` bytes. BTF does not describe local variables, so this is the only trace of
+/// the cast; a program that reads the key another way gets `None`.
+pub fn infer_iter_types(
+    btf: &Btf,
+    prog: &super::Program,
+    key_size: u32,
+    value_size: u32,
+) -> (Option<InferredType>, Option<InferredType>) {
+    let find = |field: &str, size: u32| {
+        prog.line_info.iter().find_map(|l| {
+            let name = declared_pointee(&l.source, field)?;
+            let id = find_type(btf, &name).ok()?;
+            (btf.size_of(id) == Some(size)).then(|| InferredType {
+                type_id: id,
+                source: l.source.trim().to_string(),
+            })
+        })
+    };
+    (find("key", key_size), find("value", value_size))
+}
+
+/// The pointee type of a declaration `[const] TYPE *name = [(cast)] ident->FIELD;`.
+fn declared_pointee(line: &str, field: &str) -> Option<String> {
+    let (lhs, rhs) = line.trim().split_once('=')?;
+    let mut rhs = rhs.trim().strip_suffix(';')?.trim();
+    if rhs.starts_with('(') {
+        rhs = rhs.get(rhs.find(')')? + 1..)?.trim();
+    }
+    let (base, member) = rhs.split_once("->")?;
+    let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if member.trim() != field || !ident(base.trim()) {
+        return None;
+    }
+    let (ty, var) = lhs.trim().rsplit_once('*')?;
+    if !ident(var.trim()) || ty.contains('*') {
+        return None;
+    }
+    let words: Vec<&str> = ty
+        .split_whitespace()
+        .filter(|w| *w != "const" && *w != "volatile")
+        .collect();
+    let ok = match words.as_slice() {
+        [t] => ident(t),
+        [kw, t] => ["struct", "union", "enum"].contains(kw) && ident(t),
+        _ => false,
+    };
+    ok.then(|| words.join(" "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -749,6 +810,27 @@ mod tests {
         assert_eq!(printable_string(b"ab\0c"), None);
         assert_eq!(printable_string(&[1, 2, 0]), None);
         assert_eq!(printable_string(b"\0\0").as_deref(), Some(""));
+    }
+
+    #[test]
+    fn declarations_of_ctx_key_and_value() {
+        let d = |l: &str, f: &str| declared_pointee(l, f);
+        assert_eq!(
+            d("\tstruct triple *k = ctx->key;", "key").as_deref(),
+            Some("struct triple")
+        );
+        assert_eq!(
+            d("__u64 *v = ctx->value;", "value").as_deref(),
+            Some("__u64")
+        );
+        assert_eq!(
+            d("const __u32 *v = (void *)c->value;", "value").as_deref(),
+            Some("__u32")
+        );
+        assert_eq!(d("__u64 *v = ctx->value;", "key"), None);
+        assert_eq!(d("__u64 v = *ctx->value;", "value"), None);
+        assert_eq!(d("if (k == ctx->key) {", "key"), None);
+        assert_eq!(d("struct a b *k = ctx->key;", "key"), None);
     }
 
     #[test]
