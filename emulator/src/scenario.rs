@@ -321,7 +321,13 @@ pub struct Report {
     pub trace_pipe: Vec<u8>,
     /// Contents of each global data section after all reads, in the object's section order.
     pub globals: Vec<GlobalSnapshot>,
+    /// The object's own `.maps` maps after all reads, by name, for those with at most
+    /// [`RunOptions::dump_map_max`] entries.
+    pub object_maps: Vec<(String, MapDump)>,
 }
+
+/// A map's entries in GET_NEXT_KEY order: key bytes and value(s).
+pub type MapDump = Vec<(Vec<u8>, DumpValue)>;
 
 /// A global data section's contents after a run (from its internal array map).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -702,6 +708,7 @@ pub fn run_scenario(
     let small = sc.map.max_entries <= opts.dump_map_max;
     let map_after = (sc.dump_map_after || small).then(|| machine.world().maps[0].dump());
     let globals = global_snapshots(&machine, &globals_meta);
+    let object_maps = object_map_dumps(&machine, globals_meta.len(), opts.dump_map_max);
     Ok(Report {
         load: "ok".into(),
         verifier_error: String::new(),
@@ -716,7 +723,25 @@ pub fn run_scenario(
         output_summary_only: sc.output_summary_only,
         trace_pipe: machine.world().trace_pipe.clone(),
         globals,
+        object_maps,
     })
+}
+
+/// Dumps the object's `.maps` maps (between the iterated map and the `nglobals` global data
+/// maps) that have at most `max_entries` entries (0: none).
+fn object_map_dumps(
+    machine: &Machine,
+    nglobals: usize,
+    max_entries: u32,
+) -> Vec<(String, MapDump)> {
+    let maps = &machine.world().maps;
+    let end = maps.len().saturating_sub(nglobals);
+    maps.get(1..end)
+        .unwrap_or_default()
+        .iter()
+        .filter(|m| max_entries > 0 && m.def().max_entries <= max_entries)
+        .map(|m| (m.def().name.clone(), m.dump()))
+        .collect()
 }
 
 /// Reads the global data maps, which [`prepare`] creates last, one per `(section, map_name)`.
@@ -978,7 +1003,9 @@ pub struct DecodedReport {
     /// Per global data map (`prog.bss`): each variable's name and value, by offset.
     pub globals: Vec<(String, Vec<(String, Decoded)>)>,
     /// The iterated map after the run: key, then one value (or one per CPU).
-    pub map_after: Option<Vec<(Decoded, Vec<Decoded>)>>,
+    pub map_after: Option<Vec<DecodedEntry>>,
+    /// The object's `.maps` maps in [`Report::object_maps`], decoded by their BTF types.
+    pub object_maps: Vec<(String, Vec<DecodedEntry>)>,
     /// The map's key and value types are both unknown (the map is shown in hex).
     pub map_untyped: bool,
     /// Problems with the scenario's `key_type` / `value_type`.
@@ -1038,34 +1065,93 @@ pub fn decode_report(report: &Report, types: &ObjectTypes) -> DecodedReport {
             Some((g.map_name.clone(), vars))
         })
         .collect();
-    let map_after = report.map_after.as_ref().map(|entries| {
-        entries
-            .iter()
-            .map(|(k, v)| {
-                let values = match v {
-                    DumpValue::Single(b) => vec![Decoded::new(btf, value_ty, b)],
-                    DumpValue::PerCpu(list) => list
-                        .iter()
-                        .map(|b| Decoded::new(btf, value_ty, b))
-                        .collect(),
-                };
-                (Decoded::new(btf, key_ty, k), values)
-            })
-            .collect()
-    });
+    let map_after = report
+        .map_after
+        .as_ref()
+        .map(|entries| decode_entries(btf, key_ty, value_ty, entries));
+    let object_maps = report
+        .object_maps
+        .iter()
+        .map(|(name, entries)| {
+            let t = typed::map_types(btf, name);
+            let (k, v) = t.map_or((None, None), |t| (t.key, t.value));
+            (name.clone(), decode_entries(btf, k, v, entries))
+        })
+        .collect();
     DecodedReport {
         globals,
         map_after,
+        object_maps,
         map_untyped: key_ty.is_none() && value_ty.is_none(),
         warnings,
         notes,
     }
 }
 
+/// One decoded map entry: the key, then one value (or one per CPU).
+pub type DecodedEntry = (Decoded, Vec<Decoded>);
+
+fn decode_entries(
+    btf: &Btf,
+    key_ty: Option<u32>,
+    value_ty: Option<u32>,
+    entries: &[(Vec<u8>, DumpValue)],
+) -> Vec<DecodedEntry> {
+    entries
+        .iter()
+        .map(|(k, v)| {
+            let values = match v {
+                DumpValue::Single(b) => vec![Decoded::new(btf, value_ty, b)],
+                DumpValue::PerCpu(list) => list
+                    .iter()
+                    .map(|b| Decoded::new(btf, value_ty, b))
+                    .collect(),
+            };
+            (Decoded::new(btf, key_ty, k), values)
+        })
+        .collect()
+}
+
+fn entries_json(entries: &[DecodedEntry]) -> Value {
+    Value::Array(
+        entries
+            .iter()
+            .map(|(k, vs)| {
+                let value = match vs.as_slice() {
+                    [one] => one.to_json(),
+                    many => Value::Array(many.iter().map(Decoded::to_json).collect()),
+                };
+                json!({"key": k.to_json(), "value": value})
+            })
+            .collect(),
+    )
+}
+
+fn entries_text(out: &mut String, title: &str, entries: &[DecodedEntry]) {
+    use std::fmt::Write;
+    let _ = writeln!(out, "{title} ({} entries):", entries.len());
+    for (k, vs) in entries {
+        match vs.as_slice() {
+            [one] => {
+                let _ = writeln!(out, "  {k} => {one}");
+            }
+            many => {
+                let cpus: Vec<String> = many
+                    .iter()
+                    .enumerate()
+                    .map(|(c, v)| format!("cpu{c}={v}"))
+                    .collect();
+                let _ = writeln!(out, "  {k} => {}", cpus.join(" "));
+            }
+        }
+    }
+}
+
 impl DecodedReport {
-    /// JSON fields to add to [`Report::to_json`]: `"globals"` (`{"prog.bss": {"tot_x": 12}}`)
-    /// and, when a key or value type is known, `"map_after_decoded"`
-    /// (`[{"key": {..}, "value": 600}]`, `"value"` a list for per-CPU maps); also
+    /// JSON fields to add to [`Report::to_json`]: `"globals"` (`{"prog.bss": {"tot_x": 12}}`),
+    /// when a key or value type is known `"map_after_decoded"`
+    /// (`[{"key": {..}, "value": 600}]`, `"value"` a list for per-CPU maps),
+    /// `"object_maps_decoded"` (`{"hist": [..]}`) for dumped `.maps` maps; also
     /// `"decode_warnings"` and `"decode_notes"` (inferred types) when there are any.
     pub fn json_fields(&self) -> serde_json::Map<String, Value> {
         let mut o = serde_json::Map::new();
@@ -1079,17 +1165,15 @@ impl DecodedReport {
             .collect();
         o.insert("globals".into(), Value::Object(globals));
         if let (Some(entries), false) = (&self.map_after, self.map_untyped) {
-            let list = entries
+            o.insert("map_after_decoded".into(), entries_json(entries));
+        }
+        if !self.object_maps.is_empty() {
+            let maps = self
+                .object_maps
                 .iter()
-                .map(|(k, vs)| {
-                    let value = match vs.as_slice() {
-                        [one] => one.to_json(),
-                        many => Value::Array(many.iter().map(Decoded::to_json).collect()),
-                    };
-                    json!({"key": k.to_json(), "value": value})
-                })
+                .map(|(name, entries)| (name.clone(), entries_json(entries)))
                 .collect();
-            o.insert("map_after_decoded".into(), Value::Array(list));
+            o.insert("object_maps_decoded".into(), Value::Object(maps));
         }
         if !self.warnings.is_empty() {
             o.insert("decode_warnings".into(), json!(self.warnings));
@@ -1112,26 +1196,10 @@ impl DecodedReport {
             let _ = writeln!(out, "note: {n}");
         }
         if let Some(entries) = &self.map_after {
-            let _ = writeln!(
-                out,
-                "map {map_name} after the run ({} entries):",
-                entries.len()
-            );
-            for (k, vs) in entries {
-                match vs.as_slice() {
-                    [one] => {
-                        let _ = writeln!(out, "  {k} => {one}");
-                    }
-                    many => {
-                        let cpus: Vec<String> = many
-                            .iter()
-                            .enumerate()
-                            .map(|(c, v)| format!("cpu{c}={v}"))
-                            .collect();
-                        let _ = writeln!(out, "  {k} => {}", cpus.join(" "));
-                    }
-                }
-            }
+            entries_text(&mut out, &format!("map {map_name} after the run"), entries);
+        }
+        for (name, entries) in &self.object_maps {
+            entries_text(&mut out, &format!("map {name} (.maps)"), entries);
         }
         for (map, vars) in &self.globals {
             let _ = writeln!(out, "{map}:");

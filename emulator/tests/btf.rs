@@ -196,6 +196,37 @@ fn object_maps_have_key_and_value_types() {
     );
     assert!(typed::map_types(btf, "nope").is_none());
 
+    // After a run, the histogram in `hist` decodes by its __u32 -> __u64 types.
+    let sc = Scenario::from_json(
+        &std::fs::read_to_string(root().join("examples/value_histogram.json")).unwrap(),
+    )
+    .unwrap();
+    let opts = RunOptions {
+        dump_map_max: 64,
+        ..RunOptions::default()
+    };
+    let report = run_scenario(&sc, &bytes, "value_histogram", &opts).unwrap();
+    let d = decode_report(
+        &report,
+        &ObjectTypes::load(&bytes, "value_histogram")
+            .unwrap()
+            .unwrap(),
+    );
+    let (name, hist) = &d.object_maps[0];
+    assert_eq!(name, "hist");
+    let text: Vec<String> = hist.iter().map(|(k, v)| format!("{k}={}", v[0])).collect();
+    assert_eq!(
+        text,
+        ["0=1", "1=2", "2=0", "3=1", "4=1", "5=0", "6=0", "7=1"]
+    );
+    assert_eq!(
+        d.json_fields()["object_maps_decoded"]["hist"][1],
+        json!({"key": 1, "value": 2})
+    );
+    // The iterated map (16 entries <= 64) is dumped too; its u32 values come from the
+    // source line `__u32 *val = ctx->value;`.
+    assert_eq!(d.map_after.as_ref().map(Vec::len), Some(6));
+
     let fixture = std::fs::read(fixtures().join("typed.bpf.o")).unwrap();
     let obj = elf::parse(&fixture, "typed").unwrap();
     let btf = obj.btf.as_ref().unwrap();
