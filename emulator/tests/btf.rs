@@ -569,6 +569,35 @@ fn disasm_source_lines_match_the_verifier_log() {
 }
 
 #[test]
+fn disasm_source_lines_cover_every_recorded_log() {
+    // Accepted programs: the same set of lines. Rejected ones: the verifier stopped early,
+    // so the log has a subset.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kernel");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let case = entry.unwrap().path();
+        let Ok(text) = std::fs::read_to_string(case.join("expected.json")) else {
+            continue;
+        };
+        let want: Value = serde_json::from_str(&text).unwrap();
+        let Some(log) = want["verifier_log"].as_str() else {
+            continue;
+        };
+        let bytes = std::fs::read(case.join("prog.bpf.o")).unwrap();
+        let obj = elf::parse(&bytes, "prog").unwrap();
+        let ours = source_lines(&asm::disasm_with_lines(&obj.programs[0]));
+        let theirs = source_lines(log);
+        if want["load"] == "ok" {
+            assert_eq!(ours, theirs, "{}", case.display());
+        } else {
+            assert!(theirs.is_subset(&ours), "{}", case.display());
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} logs");
+}
+
+#[test]
 fn cli_decode_and_disasm() {
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_iterscope"))
