@@ -975,11 +975,16 @@ impl Decoded {
         }
     }
 
-    /// JSON: the typed value's structured form, or `"<hex>"`.
+    /// JSON: the typed value's structured form, `"<hex>"` when no type is known, or
+    /// `{"hex": "..", "error": ".."}` when decoding failed.
     pub fn to_json(&self) -> Value {
         match self {
             Decoded::Typed(v) => v.to_json(),
-            Decoded::Raw { bytes, .. } => json!(hex_encode(bytes)),
+            Decoded::Raw { bytes, error: None } => json!(hex_encode(bytes)),
+            Decoded::Raw {
+                bytes,
+                error: Some(e),
+            } => json!({"hex": hex_encode(bytes), "error": e}),
         }
     }
 }
@@ -989,6 +994,10 @@ impl std::fmt::Display for Decoded {
         match self {
             Decoded::Typed(v) => write!(f, "{v}"),
             Decoded::Raw { bytes, error: None } => write!(f, "{}", hex_encode(bytes)),
+            Decoded::Raw {
+                bytes,
+                error: Some(e),
+            } if bytes.is_empty() => write!(f, "<{e}>"),
             Decoded::Raw {
                 bytes,
                 error: Some(e),
