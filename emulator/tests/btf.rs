@@ -147,6 +147,16 @@ fn struct_keys_by_key_type_and_typed_globals() {
     assert_eq!(j["globals"]["typed.data"]["rec"]["name"], json!("abc"));
     let decoded = j["map_after_decoded"].as_array().unwrap();
     assert!(decoded.contains(&json!({"key": {"x": 4, "y": 5, "z": 6}, "value": 200})));
+
+    // A value type larger than the value: hex plus the error, in text and JSON.
+    let mut report = report;
+    report.map.value_type = Some("struct triple".into());
+    let d = decode_report(&report, &ObjectTypes::load(&obj, "typed").unwrap().unwrap());
+    let (_, v) = &d.map_after.as_ref().unwrap()[0];
+    assert!(v[0]
+        .to_string()
+        .ends_with("(type `struct triple` at offset 0: needs 12 bytes, only 8 available)"));
+    assert!(v[0].to_json()["error"].is_string());
 }
 
 #[test]
