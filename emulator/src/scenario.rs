@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::elf::{self, ProgramKind, RelocTarget};
+use crate::elf::typed::{self, SectionLayout, TypedValue};
+use crate::elf::{self, Btf, ProgramKind, RelocTarget};
 use crate::errno::Errno;
 use crate::helpers::runtime::World;
 pub use crate::iter::CallRecord;
@@ -110,6 +111,13 @@ pub struct MapScenario {
     /// Operations applied after the entries, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ops: Vec<Op>,
+    /// Emulator only: a BTF type of the object to decode keys as (`"struct triple"`); the
+    /// iterated map is not in the object, so its types are not otherwise known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<String>,
+    /// Emulator only: a BTF type of the object to decode values as (`"__u64"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
 }
 
 /// Explicit entries or a generator.
@@ -241,6 +249,9 @@ pub struct RunOptions {
     pub limits: MapLimits,
     /// Seed of `bpf_get_prandom_u32`.
     pub prandom_seed: u64,
+    /// Dump the iterated map after the run even without the scenario's `dump_map_after`
+    /// when its `max_entries` is at most this (0: never), for decoded output.
+    pub dump_map_max: u32,
 }
 
 impl Default for RunOptions {
@@ -251,6 +262,7 @@ impl Default for RunOptions {
             record_calls: false,
             limits: MapLimits::default(),
             prandom_seed: 0x5eed,
+            dump_map_max: 0,
         }
     }
 }
@@ -310,6 +322,25 @@ pub struct Report {
     pub output_summary_only: bool,
     /// `bpf_trace_printk` output.
     pub trace_pipe: Vec<u8>,
+    /// Contents of each global data section after all reads, in the object's section order.
+    pub globals: Vec<GlobalSnapshot>,
+    /// The object's own `.maps` maps after all reads, by name, for those with at most
+    /// [`RunOptions::dump_map_max`] entries.
+    pub object_maps: Vec<(String, MapDump)>,
+}
+
+/// A map's entries in GET_NEXT_KEY order: key bytes and value(s).
+pub type MapDump = Vec<(Vec<u8>, DumpValue)>;
+
+/// A global data section's contents after a run (from its internal array map).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalSnapshot {
+    /// ELF section name (`.bss`).
+    pub section: String,
+    /// Kernel-visible map name (`prog.bss`).
+    pub map_name: String,
+    /// The section's bytes.
+    pub bytes: Vec<u8>,
 }
 
 fn hex_decode(s: &str, field: &str) -> Result<Vec<u8>, ScenarioError> {
@@ -658,6 +689,7 @@ pub fn prepare(
                 attach: None,
                 failures,
                 iter_map_dump: world.maps[0].dump(),
+                globals: Vec::new(),
             })
         }
     };
@@ -680,12 +712,18 @@ pub fn prepare(
     let code = Code::prepare(&prog.insns, &patches)?;
     let mut machine = Machine::new(code, world);
     machine.record = opts.record_calls;
+    let globals = obj
+        .globals
+        .iter()
+        .map(|g| (g.section.clone(), g.map_name.clone()))
+        .collect();
     Ok(Prepared {
         machine: Some(machine),
         verdict: Verdict::Loaded(verified),
         attach: Some(attach),
         failures,
         iter_map_dump: Vec::new(),
+        globals,
     })
 }
 
@@ -711,6 +749,8 @@ pub struct Prepared {
     pub failures: Vec<UpdateFailure>,
     /// The iterated map's contents when there is no machine.
     pub iter_map_dump: Vec<(Vec<u8>, DumpValue)>,
+    /// `(section, map name)` of each global data section; their maps are the machine's last.
+    pub globals: Vec<(String, String)>,
 }
 
 /// Runs `sc` with `object` end to end.
@@ -726,6 +766,7 @@ pub fn run_scenario(
         attach,
         failures,
         iter_map_dump,
+        globals: globals_meta,
     } = prepare(sc, object, object_name, opts)?;
     let (load, verifier_error, load_error, verifier_log) = match &verdict {
         Verdict::Loaded(v) => ("ok", String::new(), None, v.log.0.clone()),
@@ -740,6 +781,8 @@ pub fn run_scenario(
     let mut calls = Vec::new();
     let mut map_after = None;
     let mut trace_pipe = Vec::new();
+    let mut globals = Vec::new();
+    let mut object_maps = Vec::new();
     if let Some(mut machine) = machine {
         if attach.as_deref() == Some("ok") {
             for (i, spec) in sc.reads.iter().enumerate() {
@@ -751,8 +794,11 @@ pub fn run_scenario(
                 reads.push(r);
             }
         }
-        map_after = sc.dump_map_after.then(|| machine.world().maps[0].dump());
+        let small = sc.map.max_entries <= opts.dump_map_max;
+        map_after = (sc.dump_map_after || small).then(|| machine.world().maps[0].dump());
         trace_pipe = machine.world().trace_pipe.clone();
+        globals = global_snapshots(&machine, &globals_meta);
+        object_maps = object_map_dumps(&machine, globals_meta.len(), opts.dump_map_max);
     } else if sc.dump_map_after {
         map_after = Some(iter_map_dump);
     }
@@ -770,7 +816,44 @@ pub fn run_scenario(
         calls,
         output_summary_only: sc.output_summary_only,
         trace_pipe,
+        globals,
+        object_maps,
     })
+}
+
+/// Dumps the object's `.maps` maps (between the iterated map and the `nglobals` global data
+/// maps) that have at most `max_entries` entries (0: none).
+fn object_map_dumps(
+    machine: &Machine,
+    nglobals: usize,
+    max_entries: u32,
+) -> Vec<(String, MapDump)> {
+    let maps = &machine.world().maps;
+    let end = maps.len().saturating_sub(nglobals);
+    maps.get(1..end)
+        .unwrap_or_default()
+        .iter()
+        .filter(|m| max_entries > 0 && m.def().max_entries <= max_entries)
+        .map(|m| (m.def().name.clone(), m.dump()))
+        .collect()
+}
+
+/// Reads the global data maps, which [`prepare`] creates last, one per `(section, map_name)`.
+fn global_snapshots(machine: &Machine, meta: &[(String, String)]) -> Vec<GlobalSnapshot> {
+    let maps = &machine.world().maps;
+    let base = maps.len().saturating_sub(meta.len());
+    meta.iter()
+        .zip(maps.get(base..).unwrap_or_default())
+        .map(|((section, map_name), m)| GlobalSnapshot {
+            section: section.clone(),
+            map_name: map_name.clone(),
+            bytes: match m.dump().into_iter().next() {
+                Some((_, DumpValue::Single(b))) => b,
+                Some((_, DumpValue::PerCpu(mut v))) => v.drain(..).next().unwrap_or_default(),
+                None => Vec::new(),
+            },
+        })
+        .collect()
 }
 
 /// Opens a session and reads it to EOF or error with `read_size`-byte reads.
@@ -919,6 +1002,316 @@ impl Report {
             );
         }
         Value::Object(o)
+    }
+}
+
+/// The BTF view of an object needed to decode a [`Report`]: its types and the variable
+/// layout of its global data sections.
+#[derive(Debug, Clone)]
+pub struct ObjectTypes {
+    /// The object's `.BTF`.
+    pub btf: Btf,
+    /// Variables of each global data section.
+    pub layouts: Vec<SectionLayout>,
+    /// The iterator program, whose source lines may name the iterated map's types.
+    pub program: Option<elf::Program>,
+}
+
+impl ObjectTypes {
+    /// Reads the BTF and global layouts of `object`; `None` when it has no `.BTF`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Elf`] when the object cannot be parsed.
+    pub fn load(object: &[u8], object_name: &str) -> Result<Option<ObjectTypes>, Error> {
+        let obj = elf::parse(object, object_name)?;
+        let Some(btf) = obj.btf else {
+            return Ok(None);
+        };
+        let layouts = typed::global_layouts(object, &btf)?;
+        let program = obj
+            .programs
+            .into_iter()
+            .find(|p| matches!(p.kind, ProgramKind::IterBpfMapElem));
+        Ok(Some(ObjectTypes {
+            btf,
+            layouts,
+            program,
+        }))
+    }
+}
+
+/// A decoded key or value: the typed value, or the hex bytes and why they are not decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decoded {
+    /// Decoded by its BTF type.
+    Typed(TypedValue),
+    /// No type known, or decoding failed (`error` says why).
+    Raw {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// Why the bytes are not decoded (`None`: no type known).
+        error: Option<String>,
+    },
+}
+
+impl Decoded {
+    fn new(btf: &Btf, ty: Option<u32>, bytes: &[u8]) -> Decoded {
+        match ty.map(|t| typed::decode(btf, t, bytes)) {
+            Some(Ok(v)) => Decoded::Typed(v),
+            Some(Err(e)) => Decoded::Raw {
+                bytes: bytes.to_vec(),
+                error: Some(e.to_string()),
+            },
+            None => Decoded::Raw {
+                bytes: bytes.to_vec(),
+                error: None,
+            },
+        }
+    }
+
+    /// JSON: the typed value's structured form, `"<hex>"` when no type is known, or
+    /// `{"hex": "..", "error": ".."}` when decoding failed.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Decoded::Typed(v) => v.to_json(),
+            Decoded::Raw { bytes, error: None } => json!(hex_encode(bytes)),
+            Decoded::Raw {
+                bytes,
+                error: Some(e),
+            } => json!({"hex": hex_encode(bytes), "error": e}),
+        }
+    }
+}
+
+impl std::fmt::Display for Decoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Decoded::Typed(v) => write!(f, "{v}"),
+            Decoded::Raw { bytes, error: None } => write!(f, "{}", hex_encode(bytes)),
+            Decoded::Raw {
+                bytes,
+                error: Some(e),
+            } if bytes.is_empty() => write!(f, "<{e}>"),
+            Decoded::Raw {
+                bytes,
+                error: Some(e),
+            } => write!(f, "{} ({e})", hex_encode(bytes)),
+        }
+    }
+}
+
+/// Globals and the map after a run, decoded by BTF type ([`decode_report`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodedReport {
+    /// Per global data map (`prog.bss`): each variable's name and value, by offset.
+    pub globals: Vec<(String, Vec<(String, Decoded)>)>,
+    /// The iterated map after the run: key, then one value (or one per CPU).
+    pub map_after: Option<Vec<DecodedEntry>>,
+    /// The object's `.maps` maps in [`Report::object_maps`], decoded by their BTF types.
+    pub object_maps: Vec<(String, Vec<DecodedEntry>)>,
+    /// The map's key and value types are both unknown (the map is shown in hex).
+    pub map_untyped: bool,
+    /// Problems with the scenario's `key_type` / `value_type`.
+    pub warnings: Vec<String>,
+    /// Where inferred key and value types come from.
+    pub notes: Vec<String>,
+}
+
+/// Decodes `report`'s globals by variable and its `map_after` by the scenario's `key_type`
+/// and `value_type` (names of BTF types of the object), or else by the types the program's
+/// source lines declare for `ctx->key` / `ctx->value` ([`typed::infer_iter_types`]).
+pub fn decode_report(report: &Report, types: &ObjectTypes) -> DecodedReport {
+    let btf = &types.btf;
+    let mut warnings = Vec::new();
+    let mut notes = Vec::new();
+    let (inf_key, inf_value) = types.program.as_ref().map_or((None, None), |p| {
+        typed::infer_iter_types(btf, p, report.map.key_size, report.map.value_size)
+    });
+    let mut resolve = |field: &str,
+                       name: &Option<String>,
+                       inferred: Option<typed::InferredType>| {
+        match (name.as_deref(), inferred) {
+            (Some(name), _) => typed::find_type(btf, name)
+                .map_err(|e| warnings.push(format!("map.{field}: {e}")))
+                .ok(),
+            (None, Some(inf)) => {
+                notes.push(format!(
+                    "map.{field} `{}` from the source line `{}`",
+                    typed::type_name(btf, inf.type_id),
+                    inf.source
+                ));
+                Some(inf.type_id)
+            }
+            (None, None) => None,
+        }
+    };
+    let key_ty = resolve("key_type", &report.map.key_type, inf_key);
+    let value_ty = resolve("value_type", &report.map.value_type, inf_value);
+    let globals = report
+        .globals
+        .iter()
+        .filter_map(|g| {
+            let layout = types.layouts.iter().find(|l| l.section == g.section)?;
+            let vars = typed::decode_globals(btf, layout, &g.bytes)
+                .into_iter()
+                .map(|(name, r)| {
+                    let d = match r {
+                        Ok(v) => Decoded::Typed(v),
+                        Err(e) => Decoded::Raw {
+                            bytes: Vec::new(),
+                            error: Some(e.to_string()),
+                        },
+                    };
+                    (name, d)
+                })
+                .collect();
+            Some((g.map_name.clone(), vars))
+        })
+        .collect();
+    let map_after = report
+        .map_after
+        .as_ref()
+        .map(|entries| decode_entries(btf, key_ty, value_ty, entries));
+    let object_maps = report
+        .object_maps
+        .iter()
+        .map(|(name, entries)| {
+            let t = typed::map_types(btf, name);
+            let (k, v) = t.map_or((None, None), |t| (t.key, t.value));
+            (name.clone(), decode_entries(btf, k, v, entries))
+        })
+        .collect();
+    DecodedReport {
+        globals,
+        map_after,
+        object_maps,
+        map_untyped: key_ty.is_none() && value_ty.is_none(),
+        warnings,
+        notes,
+    }
+}
+
+/// One decoded map entry: the key, then one value (or one per CPU).
+pub type DecodedEntry = (Decoded, Vec<Decoded>);
+
+fn decode_entries(
+    btf: &Btf,
+    key_ty: Option<u32>,
+    value_ty: Option<u32>,
+    entries: &[(Vec<u8>, DumpValue)],
+) -> Vec<DecodedEntry> {
+    entries
+        .iter()
+        .map(|(k, v)| {
+            let values = match v {
+                DumpValue::Single(b) => vec![Decoded::new(btf, value_ty, b)],
+                DumpValue::PerCpu(list) => list
+                    .iter()
+                    .map(|b| Decoded::new(btf, value_ty, b))
+                    .collect(),
+            };
+            (Decoded::new(btf, key_ty, k), values)
+        })
+        .collect()
+}
+
+fn entries_json(entries: &[DecodedEntry]) -> Value {
+    Value::Array(
+        entries
+            .iter()
+            .map(|(k, vs)| {
+                let value = match vs.as_slice() {
+                    [one] => one.to_json(),
+                    many => Value::Array(many.iter().map(Decoded::to_json).collect()),
+                };
+                json!({"key": k.to_json(), "value": value})
+            })
+            .collect(),
+    )
+}
+
+fn entries_text(out: &mut String, title: &str, entries: &[DecodedEntry]) {
+    use std::fmt::Write;
+    let _ = writeln!(out, "{title} ({} entries):", entries.len());
+    for (k, vs) in entries {
+        match vs.as_slice() {
+            [one] => {
+                let _ = writeln!(out, "  {k} => {one}");
+            }
+            many => {
+                let cpus: Vec<String> = many
+                    .iter()
+                    .enumerate()
+                    .map(|(c, v)| format!("cpu{c}={v}"))
+                    .collect();
+                let _ = writeln!(out, "  {k} => {}", cpus.join(" "));
+            }
+        }
+    }
+}
+
+impl DecodedReport {
+    /// JSON fields to add to [`Report::to_json`]: `"globals"` (`{"prog.bss": {"tot_x": 12}}`),
+    /// when a key or value type is known `"map_after_decoded"`
+    /// (`[{"key": {..}, "value": 600}]`, `"value"` a list for per-CPU maps),
+    /// `"object_maps_decoded"` (`{"hist": [..]}`) for dumped `.maps` maps; also
+    /// `"decode_warnings"` and `"decode_notes"` (inferred types) when there are any.
+    pub fn json_fields(&self) -> serde_json::Map<String, Value> {
+        let mut o = serde_json::Map::new();
+        let globals = self
+            .globals
+            .iter()
+            .map(|(map, vars)| {
+                let vars = vars.iter().map(|(n, d)| (n.clone(), d.to_json())).collect();
+                (map.clone(), Value::Object(vars))
+            })
+            .collect();
+        o.insert("globals".into(), Value::Object(globals));
+        if let (Some(entries), false) = (&self.map_after, self.map_untyped) {
+            o.insert("map_after_decoded".into(), entries_json(entries));
+        }
+        if !self.object_maps.is_empty() {
+            let maps = self
+                .object_maps
+                .iter()
+                .map(|(name, entries)| (name.clone(), entries_json(entries)))
+                .collect();
+            o.insert("object_maps_decoded".into(), Value::Object(maps));
+        }
+        if !self.warnings.is_empty() {
+            o.insert("decode_warnings".into(), json!(self.warnings));
+        }
+        if !self.notes.is_empty() {
+            o.insert("decode_notes".into(), json!(self.notes));
+        }
+        o
+    }
+
+    /// Human-readable text: the map (`key => value`, per-CPU values as `cpu0=.. cpu1=..`)
+    /// then the globals (`prog.bss: tot_x = 12`).
+    pub fn to_text(&self, map_name: &str) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        for w in &self.warnings {
+            let _ = writeln!(out, "warning: {w}");
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "note: {n}");
+        }
+        if let Some(entries) = &self.map_after {
+            entries_text(&mut out, &format!("map {map_name} after the run"), entries);
+        }
+        for (name, entries) in &self.object_maps {
+            entries_text(&mut out, &format!("map {name} (.maps)"), entries);
+        }
+        for (map, vars) in &self.globals {
+            let _ = writeln!(out, "{map}:");
+            for (name, v) in vars {
+                let _ = writeln!(out, "  {name} = {v}");
+            }
+        }
+        out
     }
 }
 

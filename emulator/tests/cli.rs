@@ -65,12 +65,25 @@ fn run_an_object_against_a_map_file() {
 }
 
 #[test]
-fn a_program_that_never_ends_is_stopped_by_the_timeout() {
+fn a_program_that_never_ends_is_refused_by_the_verifier() {
+    let o = iterscope(&["run", "emulator/tests/fixtures/spin.json", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["load"], "rejected");
+    assert_eq!(v["verifier_error"], "infinite loop detected at insn 2");
+    assert_eq!(v["load_error"], "Invalid argument");
+    assert_eq!(v["attach"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_run_longer_than_the_timeout_is_stopped() {
     let o = iterscope(&[
         "run",
-        "emulator/tests/fixtures/spin.json",
+        "emulator/tests/kernel/large_hash_100k/case.json",
+        "--object",
+        "emulator/tests/kernel/large_hash_100k/prog.bpf.o",
         "--timeout",
-        "0.5",
+        "0.001",
         "--json",
     ]);
     assert_eq!(o.status.code(), Some(1));

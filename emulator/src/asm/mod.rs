@@ -3,7 +3,12 @@
 //! `if r2 == 0x0 goto pc+5`, `call bpf_seq_printf#126`, `lock *(u64 *)(r1 +0) += r2`.
 //!
 //! [`disasm`] decodes one instruction; [`disasm_program`] walks a whole program (joining the
-//! two slots of `lddw`). Assembling text back into instructions is not here yet.
+//! two slots of `lddw`); [`disasm_with_lines`] (in `source`) adds C source lines from
+//! `.BTF.ext` and function labels. Assembling text back into instructions is not here yet.
+
+mod source;
+
+pub use self::source::{disasm_with_lines, line_annotation};
 
 use crate::helpers::ids;
 

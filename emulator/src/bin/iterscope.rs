@@ -1,14 +1,17 @@
 //! `iterscope`: run BPF map-element iterator scenarios on the emulator from the command line.
 //!
 //! ```text
-//! iterscope run SCENARIO.json [--object PROG.o] [--cpus N] [--json] [--timeout S] [--hash-seed N]
-//! iterscope run PROG.o --map MAP.json [--cpus N] [--json] [--timeout S]
+//! iterscope run SCENARIO.json [--object PROG.o] [--cpus N] [--json] [--decode] [--timeout S] [--hash-seed N]
+//! iterscope run PROG.o --map MAP.json [--cpus N] [--json] [--decode] [--timeout S]
+//! iterscope disasm PROG.o
 //! iterscope bench [--elements N] [--printf]
 //! ```
 //! A scenario is the kernel oracle's `case.json`; `--json` prints the oracle's
 //! `expected.json` fields so a recorded case compares field by field. A failure Linux never
 //! has (bad input, an instruction the engine cannot run, a timeout) prints an `error` field
-//! (or message) and exits 1.
+//! (or message) and exits 1. `--decode` prints the map after the run (small maps always)
+//! and the global variables decoded by their BTF types; `--json` adds a `globals` object
+//! (and `map_after_decoded` when the scenario names `key_type` / `value_type`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,8 +21,8 @@ use std::time::{Duration, Instant};
 use iterscope_emulator::scenario::{self, MapScenario, RunOptions, Scenario};
 
 const USAGE: &str = "usage:
-  iterscope run SCENARIO.json [--object PROG.o] [--cpus N] [--json] [--timeout S] [--hash-seed N]
-  iterscope run PROG.o --map MAP.json [--cpus N] [--json] [--timeout S]
+  iterscope run SCENARIO.json [--object PROG.o] [--cpus N] [--json] [--decode] [--timeout S] [--hash-seed N]
+  iterscope run PROG.o --map MAP.json [--cpus N] [--json] [--decode] [--timeout S]
   iterscope disasm PROG.o
   iterscope bench [--elements N] [--printf]";
 
@@ -30,6 +33,7 @@ struct Args {
     map: Option<String>,
     cpus: u32,
     json: bool,
+    decode: bool,
     timeout: f64,
     hash_seed: Option<u32>,
     elements: u32,
@@ -44,6 +48,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
         map: None,
         cpus: 2,
         json: false,
+        decode: false,
         timeout: 10.0,
         hash_seed: None,
         elements: 1_000_000,
@@ -83,6 +88,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
                     .map_err(|_| "--elements takes a number")?;
             }
             "--json" => a.json = true,
+            "--decode" => a.decode = true,
             "--printf" => a.printf = true,
             "-h" | "--help" => return Err(String::new()),
             s if s.starts_with('-') => return Err(format!("unknown option {s}")),
@@ -220,12 +226,16 @@ fn load_scenario(a: &Args) -> Result<(Scenario, Vec<u8>, String), String> {
     Ok((sc, bytes, object_name(&prog_path)))
 }
 
-fn print_report(r: &scenario::Report, json: bool) {
+/// Largest iterated map that `--decode` prints after the run without `dump_map_after`.
+const DECODE_SMALL_MAP: u32 = 64;
+
+fn print_report(r: &scenario::Report, decoded: Option<&scenario::DecodedReport>, json: bool) {
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&r.to_json()).unwrap_or_default()
-        );
+        let mut v = r.to_json();
+        if let (Some(d), Some(o)) = (decoded, v.as_object_mut()) {
+            o.extend(d.json_fields());
+        }
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return;
     }
     use std::io::Write;
@@ -247,10 +257,34 @@ fn print_report(r: &scenario::Report, json: bool) {
     for f in &r.map_update_failures {
         eprintln!("map update failed: {} {}: {}", f.kind, f.index, f.errno);
     }
-    eprintln!("load: {}", r.load);
+    if let Some(d) = decoded {
+        let name = r.map.name.as_deref().unwrap_or("orc_map");
+        let _ = write!(out, "--- after the run ---\n{}", d.to_text(name));
+    }
+    if r.load == "ok" {
+        eprintln!("load: ok");
+    } else {
+        eprint!("{}", r.verifier_log);
+        eprintln!(
+            "load: {}: {} ({})",
+            r.load,
+            r.verifier_error,
+            r.load_error.as_deref().unwrap_or("")
+        );
+    }
     if let Some(a) = &r.attach {
         eprintln!("attach: {a}");
     }
+}
+
+/// Decodes globals and the map after the run by the object's BTF (None without BTF).
+fn decode_run(
+    rep: &scenario::Report,
+    bytes: &[u8],
+    name: &str,
+) -> Result<Option<scenario::DecodedReport>, String> {
+    let types = scenario::ObjectTypes::load(bytes, name).map_err(|e| e.to_string())?;
+    Ok(types.map(|t| scenario::decode_report(rep, &t)))
 }
 
 fn cmd_run(a: &Args) -> ExitCode {
@@ -262,17 +296,28 @@ fn cmd_run(a: &Args) -> ExitCode {
     let opts = RunOptions {
         ncpus: a.cpus,
         hash_seed: a.hash_seed,
+        dump_map_max: if a.decode { DECODE_SMALL_MAP } else { 0 },
         ..RunOptions::default()
     };
+    let want_decode = a.decode || a.json;
     let (tx, rx) = mpsc::channel();
     // rbpf cannot be interrupted: run on a worker and give up on it after the timeout.
     std::thread::spawn(move || {
-        let r = scenario::run_scenario(&sc, &bytes, &name, &opts);
-        let _ = tx.send(r.map_err(|e| e.to_string()));
+        let r = scenario::run_scenario(&sc, &bytes, &name, &opts)
+            .map_err(|e| e.to_string())
+            .and_then(|rep| {
+                let d = if want_decode {
+                    decode_run(&rep, &bytes, &name)?
+                } else {
+                    None
+                };
+                Ok((rep, d))
+            });
+        let _ = tx.send(r);
     });
     match rx.recv_timeout(Duration::from_secs_f64(a.timeout)) {
-        Ok(Ok(rep)) => {
-            print_report(&rep, a.json);
+        Ok(Ok((rep, decoded))) => {
+            print_report(&rep, decoded.as_ref(), a.json);
             ExitCode::SUCCESS
         }
         Ok(Err(e)) => fail(a.json, &e),
@@ -345,9 +390,7 @@ fn cmd_disasm(a: &Args) -> ExitCode {
             p.section,
             p.insns.len() / 8
         );
-        for (k, op, text) in iterscope_emulator::asm::disasm_program(&p.insns) {
-            println!("{k:>5}: ({op:02x}) {text}");
-        }
+        print!("{}", iterscope_emulator::asm::disasm_with_lines(p));
     }
     ExitCode::SUCCESS
 }

@@ -11,7 +11,8 @@
 //!
 //! Submodules: [`sections`] classifies sections and builds maps and globals, [`reloc`] links
 //! programs and resolves `ld_imm64`/call relocations, [`btf`] parses `.BTF`/`.BTF.ext`, and
-//! [`core`] holds the kernel type model and the CO-RE patcher.
+//! [`core`] holds the kernel type model and the CO-RE patcher, and [`typed`] decodes map keys,
+//! values and global variables by their BTF types.
 //!
 //! Out of scope: legacy `SEC("maps")` `struct bpf_map_def` maps, map-in-map, externs
 //! (`.kconfig`, `.ksyms`, kfuncs), struct_ops, big-endian objects, and verification (a
@@ -21,6 +22,7 @@ pub mod btf;
 pub mod core;
 mod reloc;
 pub mod sections;
+pub mod typed;
 
 use std::fmt;
 use std::str::FromStr;
