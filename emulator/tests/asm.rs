@@ -147,3 +147,430 @@ fn round_trip_examples_and_kernel_cases() {
     );
     assert!(objs >= 29 && runs >= 29 && kernel_texts >= 20);
 }
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = root().join("emulator/tests/data/asm");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "s"))
+        .collect();
+    v.push(root().join("examples/asm_count.s"));
+    v.push(root().join("examples/asm_hex_dump.s"));
+    v.sort();
+    v
+}
+
+fn which(tool: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(tool))
+            .find(|p| p.is_file())
+    })
+}
+
+#[test]
+fn fixtures_assemble_load_and_objdump_reads_them() {
+    let objdump = which("llvm-objdump");
+    if objdump.is_none() {
+        eprintln!("llvm-objdump is not installed: skipping its check of the .s fixtures");
+    }
+    let tmp = std::env::temp_dir().join(format!("iterscope-asm-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    for p in fixtures() {
+        let text = std::fs::read_to_string(&p).unwrap();
+        let out = assemble(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let bytes = write_object(&out);
+        let obj = elf::parse(&bytes, "prog").unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        assert!(!obj.programs.is_empty(), "{}", p.display());
+        // Disassembling the loaded object and assembling that again is a fixed point.
+        let again = write_object(&assemble(&asm::object_to_asm(&obj)).unwrap());
+        let obj2 = elf::parse(&again, "prog").unwrap();
+        for (a, b) in obj.programs.iter().zip(&obj2.programs) {
+            assert_eq!(a.insns, b.insns, "{}", p.display());
+            assert_eq!(a.relocs, b.relocs, "{}", p.display());
+        }
+        assert_eq!(obj.maps, obj2.maps);
+        assert_eq!(obj.globals, obj2.globals);
+        if let Some(od) = &objdump {
+            let o = tmp.join("fixture.o");
+            std::fs::write(&o, &bytes).unwrap();
+            let r = std::process::Command::new(od)
+                .args(["-d", "-r"])
+                .arg(&o)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&r.stderr);
+            assert!(
+                r.status.success() && stderr.is_empty(),
+                "{}: {stderr}",
+                p.display()
+            );
+            let stdout = String::from_utf8_lossy(&r.stdout);
+            assert!(
+                stdout.contains("Disassembly of section iter/bpf_map_elem"),
+                "{}: {stdout}",
+                p.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn syntax_fixture_encodes_as_expected() {
+    let text = std::fs::read_to_string(root().join("emulator/tests/data/asm/syntax.s")).unwrap();
+    let out = assemble(&text).unwrap();
+    let obj = elf::parse(&write_object(&out), "prog").unwrap();
+    assert_eq!(obj.license, "Dual MIT/GPL");
+    assert_eq!(obj.maps.len(), 2);
+    assert_eq!(
+        (
+            obj.maps[0].map_type,
+            obj.maps[0].key_size,
+            obj.maps[0].value_size
+        ),
+        (1, 4, 8)
+    );
+    assert_eq!(obj.maps[0].max_entries, 16);
+    assert_eq!((obj.maps[1].map_type, obj.maps[1].value_size), (6, 16));
+    let ro = obj.globals.iter().find(|g| g.section == ".rodata").unwrap();
+    assert!(ro
+        .data
+        .starts_with(b"hi %d\n\t\"q\"\\ AA\0\x01\x02\xff\xff\x34\x12\xfe\xff\x07\0\0\0"));
+    let data = obj.globals.iter().find(|g| g.section == ".data").unwrap();
+    assert_eq!(
+        data.data,
+        [42, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
+    );
+    let bss = obj.globals.iter().find(|g| g.section == ".bss").unwrap();
+    assert_eq!(bss.data.len(), 64);
+    let p = obj.program("everything").unwrap();
+    let lines = asm::disasm_linked(p, &obj);
+    let text_of = |k: usize| lines.iter().find(|l| l.0 == k).unwrap().2.clone();
+    // The three spellings of the same load give the same instruction.
+    assert_eq!(p.insns[0..8], p.insns[8..16]);
+    assert_eq!(p.insns[0..8], p.insns[16..24]);
+    assert_eq!(text_of(0), "r2 = *(u64 *)(r1 +24)");
+    let all: Vec<String> = lines.iter().map(|l| l.2.clone()).collect();
+    for want in [
+        "r3 = *(u32 *)(r1 -8)",
+        "r5 = *(s8 *)(r1 +1)",
+        "*(u8 *)(r10 -1) = 5",
+        "*(u16 *)(r10 -4) = -3",
+        "r4 s/= r5",
+        "w4 s%= 9",
+        "r0 = be16 r0",
+        "r0 = le32 r0",
+        "r0 = bswap64 r0",
+        "r1 = (s8)r2",
+        "w1 = (s16)w2",
+        "r1 = 0x1234 ll",
+        "r1 = 0x5 ll",
+        "r1 = 0x1122334455667788 ll",
+        "r1 = map[counts]",
+        "r2 = map[.rodata][0]+0",
+        "r2 = map[.rodata][0]+19",
+        "r2 = map[.rodata][0]+12",
+        "r3 = map[.bss][0]+0",
+        "r3 = map[.bss][0]+8",
+        "r4 = map[.data][0]+0",
+        "lock *(u32 *)(r1 +8) |= w2",
+        "w2 = atomic_fetch_or((u32 *)(r1 +4), w2)",
+        "r0 = atomic64_cmpxchg((u64 *)(r1 +0), r0, r2)",
+        "if r2 > r3 goto pc+8",
+        "if w1 s> w2 goto pc+8",
+        "if w1 s>= 0xffffffff goto pc+7",
+        "if r1 & 0x4 goto pc+1",
+        "goto pc-3",
+        "goto pc+0",
+        "gotol pc+0",
+        "call bpf_seq_printf#126",
+        "call bpf_map_lookup_elem#1",
+        "call pc+3",
+        "call pc+1",
+        "exit",
+    ] {
+        assert!(
+            all.iter().any(|l| l == want),
+            "missing {want:?} in {all:#?}"
+        );
+    }
+    // `call helper` (same section, pc+3 from insn 87) and `call sub_in_text` (in `.text`,
+    // linked after the program at 93) resolve to the right places.
+    assert_eq!(text_of(87), "call pc+3");
+    assert_eq!(text_of(89), "call pc+3");
+    assert_eq!(text_of(93), "r0 = 1");
+    assert_eq!(p.funcs.len(), 2);
+    assert_eq!(p.funcs[1].name, "sub_in_text");
+}
+
+#[test]
+fn pasted_logs_and_objdump_output_assemble() {
+    let text =
+        std::fs::read_to_string(root().join("emulator/tests/data/asm/pasted_log.s")).unwrap();
+    let obj = elf::parse(&write_object(&assemble(&text).unwrap()), "prog").unwrap();
+    let p = &obj.programs[0];
+    assert_eq!(p.name, "dump");
+    assert_eq!(p.insn_count(), 13);
+    let lines = asm::disasm_linked(p, &obj);
+    assert_eq!(lines[4].2, "r1 = map[hist]");
+    assert_eq!(lines[5].2, "r2 = 0x5 ll");
+    assert_eq!(lines[6].2, "r2 = map[.rodata][0]+0");
+    let text = std::fs::read_to_string(root().join("emulator/tests/data/asm/objdump.s")).unwrap();
+    let obj = elf::parse(&write_object(&assemble(&text).unwrap()), "prog").unwrap();
+    let p = &obj.programs[0];
+    assert_eq!(p.name, "dump");
+    let texts: Vec<String> = asm::disasm_program(&p.insns)
+        .into_iter()
+        .map(|l| l.2)
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "r2 = *(u64 *)(r1 +24)",
+            "if r2 == 0x0 goto pc+2",
+            "r0 = 1",
+            "exit",
+            "r0 = 0",
+            "exit"
+        ]
+    );
+}
+
+#[test]
+fn errors_name_line_and_column() {
+    let cases: &[(&str, usize, usize)] = &[
+        ("r0 = 0\nr11 = 1", 2, 1),
+        ("  r0 = *(u65 *)(r1 +0)", 1, 10),
+        ("r0 = *(u64 *)(r1 +70000)", 1, 18),
+        ("goto nowhere", 1, 6),
+        ("r1 = nothing ll", 1, 6),
+        ("r0 = 0x1ffffffffffffffff", 1, 6),
+        (".bss\nx: .long 5", 2, 4),
+        (".rodata\n r0 = 0", 2, 2),
+        ("x:\nx:", 2, 1),
+        (".map m, type=nosuch, key=4", 1, 14),
+        (".rodata\n.asciz \"open", 2, 13),
+        (".frobnicate 3", 1, 1),
+        ("if r1 ~ r2 goto +1", 1, 7),
+        ("w1 = r2", 1, 6),
+        ("exit now", 1, 6),
+    ];
+    for &(src, line, col) in cases {
+        let e = assemble(src).expect_err(src);
+        assert_eq!((e.line, e.col), (line, col), "{src:?}: {e}");
+        assert!(e
+            .to_string()
+            .starts_with(&format!("line {line}, column {col}: ")));
+    }
+    assert!(matches!(
+        assemble("goto nowhere").unwrap_err().kind,
+        AsmErrorKind::UnknownLabel { .. }
+    ));
+}
+
+#[test]
+fn garbage_never_panics() {
+    // A small deterministic generator (xorshift) over fragments of real syntax and noise.
+    let frags = [
+        "r1",
+        "w2",
+        "r10",
+        "r11",
+        "=",
+        "+=",
+        "s>>=",
+        "*(",
+        "u64",
+        "s8",
+        " *)",
+        "(r1",
+        "+",
+        "-",
+        "0x",
+        "ffffffffffffffffff",
+        "24",
+        ")",
+        "if",
+        "goto",
+        "pc",
+        "+5",
+        "call",
+        "#",
+        "#126",
+        "bpf_seq_printf",
+        "exit",
+        "lock",
+        "atomic64_cmpxchg(",
+        ",",
+        "map[",
+        "]",
+        "[0]",
+        "ll",
+        ".section",
+        "\"",
+        "\\",
+        "\\x",
+        ".asciz",
+        ".byte",
+        ".zero",
+        "999999999",
+        ".map",
+        "type=",
+        "key=",
+        ":",
+        "lbl",
+        ";",
+        "//",
+        "\t",
+        " ",
+        "(18)",
+        "0:",
+        "<",
+        ">",
+        "é",
+        "\u{0}",
+        ".bss",
+        ".rodata",
+        ".text",
+        ".globl",
+        ".p2align",
+        "40",
+        "be16",
+        "(s8)",
+        "gotol",
+    ];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for _ in 0..20_000 {
+        let mut s = String::new();
+        let n = next() % 12;
+        for _ in 0..n {
+            let f = frags[(next() % frags.len() as u64) as usize];
+            s.push_str(f);
+            if next() % 3 == 0 {
+                s.push(' ');
+            }
+            if next() % 9 == 0 {
+                s.push('\n');
+            }
+        }
+        if let Ok(out) = assemble(&s) {
+            let _ = elf::parse(&write_object(&out), "prog");
+        }
+    }
+    // Raw bytes as text.
+    for _ in 0..2_000 {
+        let bytes: Vec<u8> = (0..(next() % 64)).map(|_| next() as u8).collect();
+        let s = String::from_utf8_lossy(&bytes);
+        let _ = assemble(&s);
+    }
+}
+
+fn run_example(name: &str) -> String {
+    let dir = root().join("examples");
+    let sc =
+        Scenario::from_json(&std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap())
+            .unwrap();
+    // The committed object is what `iterscope asm` writes from the committed source.
+    let src = std::fs::read_to_string(dir.join(format!("{name}.s"))).unwrap();
+    let built = write_object(&assemble(&src).unwrap());
+    let committed = std::fs::read(dir.join(&sc.program)).unwrap();
+    assert_eq!(
+        built, committed,
+        "examples/{name}.o is stale: run iterscope asm"
+    );
+    let report = run_scenario(&sc, &committed, name, &RunOptions::default()).unwrap();
+    assert_eq!(report.attach.as_deref(), Some("ok"));
+    String::from_utf8(report.output().to_vec()).unwrap()
+}
+
+#[test]
+fn asm_count_example() {
+    assert_eq!(run_example("asm_count"), "5 elements, sum 42, map says 5\n");
+}
+
+#[test]
+fn asm_hex_dump_example() {
+    assert_eq!(
+        run_example("asm_hex_dump"),
+        "key      value\n00000000 00000000deadbeef\n00000001 0000000000000000\n00000002 0000000200000001\n"
+    );
+}
+
+#[test]
+fn cli_assembles_runs_and_disassembles_back() {
+    let bin = env!("CARGO_BIN_EXE_iterscope");
+    let tmp = std::env::temp_dir().join(format!("iterscope-asm-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    // A scenario whose program is the .s itself.
+    let sc = std::fs::read_to_string(root().join("examples/asm_hex_dump.json"))
+        .unwrap()
+        .replace("asm_hex_dump.o", "prog.s");
+    std::fs::write(tmp.join("case.json"), sc).unwrap();
+    std::fs::copy(root().join("examples/asm_hex_dump.s"), tmp.join("prog.s")).unwrap();
+    let r = std::process::Command::new(bin)
+        .arg("run")
+        .arg(tmp.join("case.json"))
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(String::from_utf8_lossy(&r.stdout).contains("00000000 00000000deadbeef"));
+    // asm -o, then disasm --asm, then asm again: the same object.
+    let o1 = tmp.join("a.o");
+    let r = std::process::Command::new(bin)
+        .args(["asm"])
+        .arg(tmp.join("prog.s"))
+        .arg("-o")
+        .arg(&o1)
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let r = std::process::Command::new(bin)
+        .args(["disasm", "--asm"])
+        .arg(&o1)
+        .output()
+        .unwrap();
+    assert!(r.status.success());
+    std::fs::write(tmp.join("b.s"), &r.stdout).unwrap();
+    // Plain `disasm` output (with its `N: (op)` prefixes) re-assembles too.
+    let r = std::process::Command::new(bin)
+        .arg("disasm")
+        .arg(&o1)
+        .output()
+        .unwrap();
+    let plain = String::from_utf8_lossy(&r.stdout).to_string();
+    let p1 = elf::parse(&std::fs::read(&o1).unwrap(), "a").unwrap();
+    let b = elf::parse(
+        &write_object(&assemble(&std::fs::read_to_string(tmp.join("b.s")).unwrap()).unwrap()),
+        "a",
+    )
+    .unwrap();
+    assert_eq!(p1, b);
+    let globals = asm::object_to_asm(&elf::Object {
+        programs: Vec::new(),
+        ..p1.clone()
+    });
+    let c = elf::parse(
+        &write_object(&assemble(&format!("{globals}\n{plain}")).unwrap()),
+        "a",
+    )
+    .unwrap();
+    assert_eq!(c.programs[0].insns, p1.programs[0].insns);
+    assert_eq!(c.programs[0].relocs, p1.programs[0].relocs);
+    // Errors name the file, line and column.
+    std::fs::write(tmp.join("bad.s"), "r0 = 0\n  r0 = *(u64 *)(r1 +0\n").unwrap();
+    let r = std::process::Command::new(bin)
+        .arg("asm")
+        .arg(tmp.join("bad.s"))
+        .output()
+        .unwrap();
+    assert!(!r.status.success());
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("bad.s: line 2, column 22: expected"), "{err}");
+}

@@ -1035,10 +1035,16 @@ fn parse_assign(c: &mut Cur<'_>, wide: bool, dst: u8, hint: Option<u8>) -> Res<P
         c.pos = save;
     }
     if let Some((w2, src)) = c.try_reg() {
-        c.end()?;
         if w2 != wide {
-            return Err(c.expected("registers of the same width"));
+            return Err(AsmError {
+                line: c.line,
+                col: at + 1,
+                kind: AsmErrorKind::Expected {
+                    expected: "registers of the same width",
+                },
+            });
         }
+        c.end()?;
         return Ok(one(insn(class | 0xb8, dst, src, 0, 0)));
     }
     if c.starts_number() {

@@ -375,8 +375,8 @@ fn cmd_disasm(a: &Args) -> ExitCode {
 fn assemble_file(path: &Path) -> Result<Vec<u8>, String> {
     let text = String::from_utf8(read_file(path)?)
         .map_err(|_| format!("{} is not UTF-8", path.display()))?;
-    let out = iterscope_emulator::asm::assemble(&text)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let out =
+        iterscope_emulator::asm::assemble(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(iterscope_emulator::asm::write_object(&out))
 }
 
