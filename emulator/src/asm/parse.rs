@@ -537,9 +537,10 @@ fn comment_start(line: &str) -> usize {
             }
         } else if c == b'"' {
             in_str = true;
-        } else if c == b';' || (c == b'/' && b.get(i + 1) == Some(&b'/')) {
-            return i;
-        } else if c == b'#' && (i == 0 || b[i - 1] == b' ' || b[i - 1] == b'\t') {
+        } else if c == b';'
+            || (c == b'/' && b.get(i + 1) == Some(&b'/'))
+            || (c == b'#' && (i == 0 || b[i - 1] == b' ' || b[i - 1] == b'\t'))
+        {
             return i;
         }
         i += 1;

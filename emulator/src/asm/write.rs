@@ -90,40 +90,43 @@ fn sym(v: &mut Vec<u8>, name: u32, bind: u8, ty: u8, shndx: u16, value: u64, siz
     put_u64(v, size);
 }
 
-/// The `.BTF` section for `maps` (libbpf's BTF-defined map layout).
+/// BTF type records under construction (ids from 1).
+#[derive(Debug)]
+struct BtfTypes {
+    bytes: Vec<u8>,
+    next_id: u32,
+}
+
+impl BtfTypes {
+    /// Appends a `btf_type` header and returns its id; kind-specific data follows.
+    fn ty(&mut self, name: u32, kind: u32, vlen: u32, size_or_type: u32) -> u32 {
+        put_u32(&mut self.bytes, name);
+        put_u32(&mut self.bytes, (kind << 24) | vlen);
+        put_u32(&mut self.bytes, size_or_type);
+        self.next_id += 1;
+        self.next_id - 1
+    }
+
+    fn u32(&mut self, v: u32) {
+        put_u32(&mut self.bytes, v);
+    }
+}
+
+/// The `.BTF` section for the maps (libbpf's BTF-defined map layout).
 fn maps_btf(out: &AsmOutput) -> Vec<u8> {
     let mut strs = Strtab::new();
-    let mut types = Vec::new();
-    let mut next_id = 1u32;
-    let mut ty = |types: &mut Vec<u8>, name: u32, kind: u32, vlen: u32, size_or_type: u32| {
-        put_u32(types, name);
-        put_u32(types, (kind << 24) | vlen);
-        put_u32(types, size_or_type);
-        let id = next_id;
-        next_id += 1;
-        id
+    let mut t = BtfTypes {
+        bytes: Vec::new(),
+        next_id: 1,
     };
     let int_name = strs.add("int");
-    let int = ty(&mut types, int_name, 1, 0, 4);
-    put_u32(&mut types, (1 << 24) | 32);
+    let int = t.ty(int_name, 1, 0, 4);
+    t.u32((1 << 24) | 32); // BTF_INT_SIGNED, 32 bits
     let idx_name = strs.add("__ARRAY_SIZE_TYPE__");
-    let idx = ty(&mut types, idx_name, 1, 0, 4);
-    put_u32(&mut types, 32);
+    let idx = t.ty(idx_name, 1, 0, 4);
+    t.u32(32);
+    // `int (*)[N]` per distinct N.
     let mut ptrs: Vec<(u32, u32)> = Vec::new();
-    let mut ptr_to = |types: &mut Vec<u8>,
-                      ty: &mut dyn FnMut(&mut Vec<u8>, u32, u32, u32, u32) -> u32,
-                      n: u32| {
-        if let Some(&(_, id)) = ptrs.iter().find(|(k, _)| *k == n) {
-            return id;
-        }
-        let arr = ty(types, 0, 3, 0, 0);
-        put_u32(types, int);
-        put_u32(types, idx);
-        put_u32(types, n);
-        let p = ty(types, 0, 2, 0, arr);
-        ptrs.push((n, p));
-        p
-    };
     let member_names: Vec<u32> = MAP_MEMBERS.iter().map(|m| strs.add(m)).collect();
     let mut vars = Vec::new();
     for m in &out.maps {
@@ -134,29 +137,41 @@ fn maps_btf(out: &AsmOutput) -> Vec<u8> {
             m.max_entries,
             m.map_flags,
         ];
-        let ptr_ids: Vec<u32> = vals
-            .iter()
-            .map(|&n| ptr_to(&mut types, &mut ty, n))
-            .collect();
-        let st = ty(&mut types, 0, 4, 5, MAP_DEF_SIZE as u32);
+        let mut ptr_ids = Vec::with_capacity(vals.len());
+        for n in vals {
+            let id = if let Some(&(_, id)) = ptrs.iter().find(|(k, _)| *k == n) {
+                id
+            } else {
+                let arr = t.ty(0, 3, 0, 0);
+                t.u32(int);
+                t.u32(idx);
+                t.u32(n);
+                let p = t.ty(0, 2, 0, arr);
+                ptrs.push((n, p));
+                p
+            };
+            ptr_ids.push(id);
+        }
+        let st = t.ty(0, 4, 5, MAP_DEF_SIZE as u32);
         for (k, (&name, &p)) in member_names.iter().zip(&ptr_ids).enumerate() {
-            put_u32(&mut types, name);
-            put_u32(&mut types, p);
-            put_u32(&mut types, (k as u32) * 64);
+            t.u32(name);
+            t.u32(p);
+            t.u32((k as u32) * 64);
         }
         let vname = strs.add(&m.name);
-        let var = ty(&mut types, vname, 14, 0, st);
-        put_u32(&mut types, 1); // BTF_VAR_GLOBAL_ALLOCATED
+        let var = t.ty(vname, 14, 0, st);
+        t.u32(1); // BTF_VAR_GLOBAL_ALLOCATED
         vars.push(var);
     }
     let ds_name = strs.add(".maps");
     let n = vars.len() as u32;
-    ty(&mut types, ds_name, 15, n, n * MAP_DEF_SIZE as u32);
+    t.ty(ds_name, 15, n, n * MAP_DEF_SIZE as u32);
     for (k, v) in vars.iter().enumerate() {
-        put_u32(&mut types, *v);
-        put_u32(&mut types, (k as u32) * MAP_DEF_SIZE as u32);
-        put_u32(&mut types, MAP_DEF_SIZE as u32);
+        t.u32(*v);
+        t.u32((k as u32) * MAP_DEF_SIZE as u32);
+        t.u32(MAP_DEF_SIZE as u32);
     }
+    let types = t.bytes;
     let mut btf = Vec::new();
     put_u16(&mut btf, 0xeb9f);
     btf.push(1);
@@ -381,13 +396,13 @@ pub fn write_object(out: &AsmOutput) -> Vec<u8> {
     let mut offsets = Vec::with_capacity(shdrs.len());
     for s in &shdrs {
         let align = s.align.max(1) as usize;
-        while file.len() % align != 0 {
+        while !file.len().is_multiple_of(align) {
             file.push(0);
         }
         offsets.push(file.len() as u64);
         file.extend_from_slice(&s.data);
     }
-    while file.len() % 8 != 0 {
+    while !file.len().is_multiple_of(8) {
         file.push(0);
     }
     let shoff = file.len() as u64;
