@@ -574,3 +574,33 @@ fn cli_assembles_runs_and_disassembles_back() {
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(err.contains("bad.s: line 2, column 22: expected"), "{err}");
 }
+
+#[test]
+fn llvm_objdump_output_of_our_objects_reassembles() {
+    let Some(od) = which("llvm-objdump") else {
+        eprintln!("llvm-objdump is not installed: skipping");
+        return;
+    };
+    let tmp = std::env::temp_dir().join(format!("iterscope-asm-od-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    for name in ["asm_count", "asm_hex_dump"] {
+        let src = std::fs::read_to_string(root().join(format!("examples/{name}.s"))).unwrap();
+        let bytes = write_object(&assemble(&src).unwrap());
+        let o = tmp.join(format!("{name}.o"));
+        std::fs::write(&o, &bytes).unwrap();
+        let r = std::process::Command::new(&od)
+            .arg("-dr")
+            .arg(&o)
+            .output()
+            .unwrap();
+        assert!(r.status.success());
+        // objdump prints code only: keep the source's data and map directives.
+        let data = &src[..src.find(".section \"iter/bpf_map_elem\"").unwrap()];
+        let text = format!("{data}\n{}", String::from_utf8_lossy(&r.stdout));
+        let back = assemble(&text).unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
+        let a = elf::parse(&bytes, name).unwrap();
+        let b = elf::parse(&write_object(&back), name).unwrap();
+        assert_eq!(a.programs, b.programs, "{name}");
+        assert_eq!(a.maps, b.maps, "{name}");
+    }
+}

@@ -7,7 +7,41 @@
 //! label `name:`, then one instruction or directive. Comments start with `;`, `//`, or `#`
 //! at the start of a line or after white space (so `call bpf_seq_printf#126` is not cut).
 //! Verifier-log state lines (`R1=ctx() ...`, `processed N insns ...`) are skipped, so a
-//! pasted log re-assembles.
+//! pasted log re-assembles; so does `llvm-objdump -dr` output (its `<name>:` headers become
+//! labels and its `R_BPF_64_64 NAME` lines turn the `ld_imm64` above into a reference).
+//!
+//! Grammar (one statement per line; `[..]` optional, `|` alternatives, `N` a decimal or
+//! `0x` number, `R` is `rN` or `wN`, `MEM` is `(u8|u16|u32|u64|s8|s16|s32 *)(rN [+|- N])`):
+//!
+//! ```text
+//! line     := [prefix] [label ':'] [insn | directive] [comment]
+//! prefix   := N ':' ['(' HEX HEX ')']            (iterscope disasm / verifier log)
+//!           | N ':' {HEX HEX}                    (llvm-objdump bytes)
+//! insn     := R = *MEM | *MEM = R | *MEM = N     (load, store)
+//!           | R OP= R | R OP= N                  (OP: + - * / s/ % s% | & << >> s>> ^)
+//!           | R = R | R = N | R = -R | R = (s8|s16|s32)R | R = (be|le|bswap)(16|32|64) R
+//!           | rN = N ll | rN = NAME [+|- N] [ll] | rN = map[NAME] | rN = map[NAME][0]+N
+//!           | rN = map[fd:N] | rN = map[fd:N][0]+N        (raw pseudo ld_imm64)
+//!           | lock *MEM (+=|'|='|&=|^=) R
+//!           | R = atomic[64]_(fetch_add|fetch_or|fetch_and|fetch_xor|xchg)(MEM, R)
+//!           | r0 = atomic[64]_cmpxchg(MEM, r0, R)
+//!           | if R CMP (R|N) goto TARGET          (CMP: == != > >= < <= s> s>= s< s<= &)
+//!           | goto TARGET | gotol TARGET | exit
+//!           | call NAME[#N] | call N | call pc[+-]N | call LABEL | call kernel-function#N
+//! TARGET   := pc[+-]N | [+-]N | LABEL            (an llvm-objdump `<label>` suffix is skipped)
+//! directive:= .section NAME | .section "NAME" | .text | .data | .rodata | .bss
+//!           | .asciz "S" | .string "S" | .ascii "S" | .byte|.short|.long|.quad N{, N}
+//!           | .zero N | .align N | .p2align N | .globl NAME | .license "S"
+//!           | .map NAME, type=T, key=N, value=N, max_entries=N[, flags=N]
+//! ```
+//!
+//! Code goes in `iter/bpf_map_elem` until a section directive says otherwise. The first label
+//! of a code section, and any label named by `.globl`, is a function (`STT_FUNC`): each
+//! function of a program section is a program. `call LABEL` within a section is
+//! pc-relative; into another code section (`.text`) it gets an `R_BPF_64_32` relocation.
+//! `NAME` in an `ld_imm64` is a map, a data label or a data section (`.rodata`), and gets
+//! an `R_BPF_64_64` relocation. A `(18)` prefix makes `rN = N` an `ld_imm64` even without
+//! `ll`, as does a value that does not fit 32 bits.
 //!
 //! Not here: macros, expressions beyond `SYMBOL + N`, `ld_imm64` of function addresses
 //! (callbacks), kfunc calls by name, and `.BTF`/`.BTF.ext` for anything but map
@@ -1298,6 +1332,9 @@ impl Asm {
             self.switch(&sec);
             return Ok(());
         }
+        if let Some(r) = self.objdump_reloc(&c)? {
+            return Ok(r);
+        }
         // `N: (op) ` / `N: xx xx xx ...` prefix.
         let mut hint = None;
         let b = c.s.as_bytes();
@@ -1398,6 +1435,69 @@ impl Asm {
             });
         }
         Ok(())
+    }
+
+    /// A relocation line of `llvm-objdump -dr` (`0000000000000018:  R_BPF_64_64  hist`):
+    /// turns the `ld_imm64` (or call) at that offset of the current section into a reference
+    /// to `hist` (the immediate becomes the addend).
+    fn objdump_reloc(&mut self, c: &Cur<'_>) -> Res<Option<()>> {
+        let mut words = c.rest().split_whitespace();
+        let (Some(off), Some(ty), Some(name), None) =
+            (words.next(), words.next(), words.next(), words.next())
+        else {
+            return Ok(None);
+        };
+        let Some(off) = off
+            .strip_suffix(':')
+            .and_then(|o| u64::from_str_radix(o, 16).ok())
+        else {
+            return Ok(None);
+        };
+        if ty != "R_BPF_64_64" && ty != "R_BPF_64_32" {
+            return Ok(None);
+        }
+        let err = |reason| AsmError {
+            line: c.line,
+            col: c.pos + 1,
+            kind: AsmErrorKind::Invalid { reason },
+        };
+        let sec = self.current();
+        let data = &mut self.sections[sec].data;
+        let at = usize::try_from(off)
+            .ok()
+            .filter(|o| o % 8 == 0 && o + 8 <= data.len())
+            .ok_or_else(|| err("relocation offset is not an instruction of this section"))?;
+        let insn = at / 8;
+        let imm = i32::from_le_bytes([data[at + 4], data[at + 5], data[at + 6], data[at + 7]]);
+        let what = if ty == "R_BPF_64_64" {
+            if data[at] != 0x18 {
+                return Err(err("R_BPF_64_64 on an instruction that is not ld_imm64"));
+            }
+            Pending::Ld {
+                name: name.to_owned(),
+                addend: i64::from(imm),
+            }
+        } else {
+            if data[at] != 0x85 || imm != -1 {
+                return Err(err(
+                    "R_BPF_64_32 is read only on `call -0x1` (a call to a function symbol)",
+                ));
+            }
+            data[at + 1] = (data[at + 1] & 0x0f) | 0x10;
+            Pending::Call {
+                label: name.to_owned(),
+            }
+        };
+        self.pending
+            .retain(|p| !(p.section == sec && p.insn == insn));
+        self.pending.push(PendingAt {
+            section: sec,
+            insn,
+            line: c.line,
+            col: c.pos + 1,
+            what,
+        });
+        Ok(Some(()))
     }
 
     fn data_section(&mut self, c: &Cur<'_>, at: usize, what: &'static str) -> Res<usize> {
