@@ -36,7 +36,8 @@ pub struct Scenario {
     /// Free text.
     #[serde(default)]
     pub description: String,
-    /// The program: a `.o`, or a `.c` the CLI compiles; relative to the scenario file.
+    /// The program: a `.o`, a `.c` the CLI compiles or a `.s` it assembles; relative to the
+    /// scenario file.
     pub program: String,
     /// Extra clang flags for a `.c` program.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
