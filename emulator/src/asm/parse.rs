@@ -697,9 +697,17 @@ fn mem_operand(c: &mut Cur<'_>) -> Res<(u8, bool, u8, i16)> {
     c.expect("*", "`*`")?;
     c.expect(")", "`)`")?;
     c.expect("(", "`(` before the base register")?;
+    c.ws();
+    let rat = c.pos;
     let (wide, base) = c.reg()?;
     if !wide {
-        return Err(c.expected("a 64-bit base register"));
+        return Err(AsmError {
+            line: c.line,
+            col: rat + 1,
+            kind: AsmErrorKind::Expected {
+                expected: "a 64-bit base register",
+            },
+        });
     }
     let off = c.offset()?;
     c.expect(")", "`)` after the offset")?;
@@ -1984,4 +1992,98 @@ pub fn assemble(text: &str) -> Result<AsmOutput, AsmError> {
         a.line(raw, i + 1)?;
     }
     a.resolve()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(text: &str) -> Vec<u8> {
+        assemble(text).unwrap().sections[0].data.clone()
+    }
+
+    fn enc(op: u8, dst: u8, src: u8, off: i16, imm: i32) -> Vec<u8> {
+        insn(op, dst, src, off, imm).encode().to_vec()
+    }
+
+    #[test]
+    fn comments() {
+        assert_eq!(comment_start("r0 = 0 ; x"), 7);
+        assert_eq!(comment_start("r0 = 0 // x"), 7);
+        assert_eq!(comment_start("# x"), 0);
+        assert_eq!(comment_start("call bpf_seq_printf#126"), 23);
+        assert_eq!(comment_start(".asciz \"a;b#c//\" ; x"), 17);
+        assert_eq!(comment_start(".asciz \"a\\\";\""), 13);
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(helper_by_name("bpf_seq_printf"), Some(126));
+        assert_eq!(helper_by_name("map_lookup_elem"), Some(1));
+        assert_eq!(helper_by_name("nope"), None);
+        assert_eq!(map_type_by_name("BPF_MAP_TYPE_LRU_HASH"), Some(9));
+        assert_eq!(map_type_by_name("percpu_array"), Some(6));
+        assert_eq!(SectionKind::of(".rodata.str1.1"), SectionKind::ReadOnly);
+        assert_eq!(SectionKind::of(".bss"), SectionKind::Bss);
+        assert_eq!(SectionKind::of(".data.x"), SectionKind::Data);
+        assert_eq!(SectionKind::of(".rodatax"), SectionKind::Code);
+    }
+
+    #[test]
+    fn encodings() {
+        assert_eq!(code("r2 = *(u64 *)(r1 +24)"), enc(0x79, 2, 1, 24, 0));
+        assert_eq!(code("*(u32 *)(r10 -8) = 5"), enc(0x62, 10, 0, -8, 5));
+        assert_eq!(code("w2 = w1"), enc(0xbc, 2, 1, 0, 0));
+        assert_eq!(code("r4 += -32"), enc(0x07, 4, 0, 0, -32));
+        assert_eq!(code("r0 = be16 r0"), enc(0xdc, 0, 0, 0, 16));
+        assert_eq!(code("r0 = le32 r0"), enc(0xd4, 0, 0, 0, 32));
+        assert_eq!(code("if r2 == 0x0 goto pc+5"), enc(0x15, 2, 0, 5, 0));
+        assert_eq!(code("if w1 s> w2 goto -1"), enc(0x6e, 1, 2, -1, 0));
+        assert_eq!(code("lock *(u64 *)(r1 +0) += r2"), enc(0xdb, 1, 2, 0, 0));
+        assert_eq!(code("call 126"), enc(0x85, 0, 0, 0, 126));
+        assert_eq!(code("call pc+2"), enc(0x85, 0, 1, 0, 2));
+        let mut ld = enc(0x18, 1, 0, 0, 0x1234);
+        ld.extend(enc(0, 0, 0, 0, 0));
+        assert_eq!(code("r1 = 0x1234 ll"), ld);
+        assert_eq!(code("0: (18) r1 = 0x1234"), ld);
+        assert_eq!(code("r1 = 0x1234"), enc(0xb7, 1, 0, 0, 0x1234));
+    }
+
+    #[test]
+    fn labels_and_relocations() {
+        let out = assemble(
+            ".map m, type=array, key=4, value=4, max_entries=1\n\
+             .rodata\ns: .asciz \"x\"\nt: .asciz \"yz\"\n\
+             .section \"iter/bpf_map_elem\"\nf: r1 = map[m]\n r2 = t + 1 ll\n goto f\n exit\n",
+        )
+        .unwrap();
+        let prog = &out.sections[1];
+        assert_eq!(prog.symbols[0].name, "f");
+        assert!(prog.symbols[0].func);
+        assert_eq!(prog.relocs.len(), 2);
+        assert_eq!(prog.relocs[0].target, RelocRef::Map(0));
+        assert_eq!(
+            prog.relocs[1].target,
+            RelocRef::Symbol {
+                section: 0,
+                symbol: 1
+            }
+        );
+        // The addend is in the immediate; the goto jumps back over 5 slots.
+        assert_eq!(prog.data[16 + 4], 1);
+        assert_eq!(i16::from_le_bytes([prog.data[34], prog.data[35]]), -5);
+        assert_eq!(out.sections[0].symbols[1].offset, 2);
+        assert_eq!(out.sections[0].symbols[1].size, 3);
+    }
+
+    #[test]
+    fn errors() {
+        let e = assemble("r1 = map[nope]").unwrap_err();
+        assert_eq!(e.col, 10);
+        assert!(matches!(e.kind, AsmErrorKind::UnknownSymbol { .. }));
+        let e = assemble(".map m, type=array, type=hash").unwrap_err();
+        assert!(matches!(e.kind, AsmErrorKind::Duplicate { .. }));
+        let e = assemble("r1 = *(u64 *)(w1 +0)").unwrap_err();
+        assert_eq!(e.col, 15);
+    }
 }

@@ -444,3 +444,41 @@ pub fn write_object(out: &AsmOutput) -> Vec<u8> {
     file[..64].copy_from_slice(&h);
     file
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asm::assemble;
+    use crate::elf::btf::{Btf, BtfKind};
+
+    #[test]
+    fn header_and_btf() {
+        let out = assemble(
+            ".map hist, type=hash, key=8, value=16, max_entries=32, flags=1\nr0 = 0\nexit\n",
+        )
+        .unwrap();
+        let bytes = write_object(&out);
+        assert_eq!(&bytes[..4], b"\x7fELF");
+        assert_eq!(bytes[4], 2); // ELFCLASS64
+        assert_eq!(bytes[5], 1); // little-endian
+        assert_eq!(u16::from_le_bytes([bytes[18], bytes[19]]), 247);
+        assert_eq!(u16::from_le_bytes([bytes[16], bytes[17]]), 1); // ET_REL
+        let btf = Btf::parse(&maps_btf(&out)).unwrap();
+        let var = btf
+            .find_by_name("hist", |k| matches!(k, BtfKind::Var { .. }))
+            .unwrap();
+        assert!(var > 0);
+        let obj = crate::elf::parse(&bytes, "prog").unwrap();
+        let m = &obj.maps[0];
+        assert_eq!(
+            (
+                m.map_type,
+                m.key_size,
+                m.value_size,
+                m.max_entries,
+                m.map_flags
+            ),
+            (1, 8, 16, 32, 1)
+        );
+    }
+}
