@@ -10,8 +10,11 @@
 //! `.shstrtab`. Written by hand rather than with the `object` crate's writer so the wasm build
 //! needs no extra feature.
 //!
-//! Not here: `.BTF` types for functions and global data (`FUNC`, `DATASEC .bss`), and
-//! `.BTF.ext` (`func_info`, `line_info`, CO-RE records).
+//! `.BTF` also has a `char[size]` `VAR` per data label in a `DATASEC` per data section, and
+//! an `int NAME(void *ctx)` `FUNC` per function, which libbpf's static linker asks for.
+//!
+//! Not here: real C types for data and functions, and `.BTF.ext` (`func_info`,
+//! `line_info`, CO-RE records).
 
 use super::parse::{AsmOutput, RelocKind, RelocRef, SectionKind};
 
@@ -112,7 +115,8 @@ impl BtfTypes {
     }
 }
 
-/// The `.BTF` section for the maps (libbpf's BTF-defined map layout).
+/// The `.BTF` section: the maps (libbpf's BTF-defined map layout), data labels and
+/// functions.
 fn maps_btf(out: &AsmOutput) -> Vec<u8> {
     let mut strs = Strtab::new();
     let mut t = BtfTypes {
@@ -163,13 +167,75 @@ fn maps_btf(out: &AsmOutput) -> Vec<u8> {
         t.u32(1); // BTF_VAR_GLOBAL_ALLOCATED
         vars.push(var);
     }
-    let ds_name = strs.add(".maps");
-    let n = vars.len() as u32;
-    t.ty(ds_name, 15, n, n * MAP_DEF_SIZE as u32);
-    for (k, v) in vars.iter().enumerate() {
-        t.u32(*v);
-        t.u32((k as u32) * MAP_DEF_SIZE as u32);
-        t.u32(MAP_DEF_SIZE as u32);
+    if !vars.is_empty() {
+        let ds_name = strs.add(".maps");
+        let n = vars.len() as u32;
+        t.ty(ds_name, 15, n, n * MAP_DEF_SIZE as u32);
+        for (k, v) in vars.iter().enumerate() {
+            t.u32(*v);
+            t.u32((k as u32) * MAP_DEF_SIZE as u32);
+            t.u32(MAP_DEF_SIZE as u32);
+        }
+    }
+    // Data labels: a `char[size]` VAR each, in a DATASEC per section (libbpf's static linker
+    // and skeletons want BTF for every global symbol).
+    let char_name = strs.add("char");
+    let char_ty = t.ty(char_name, 1, 0, 1);
+    t.u32(8);
+    for s in out.sections.iter().filter(|s| s.kind != SectionKind::Code) {
+        if s.symbols.is_empty() {
+            continue;
+        }
+        let mut entries = Vec::with_capacity(s.symbols.len());
+        for y in &s.symbols {
+            let arr = t.ty(0, 3, 0, 0);
+            t.u32(char_ty);
+            t.u32(idx);
+            t.u32(y.size as u32);
+            let vname = strs.add(&y.name);
+            let var = t.ty(vname, 14, 0, arr);
+            t.u32(1);
+            entries.push((var, y.offset as u32, y.size as u32));
+        }
+        let dname = strs.add(&s.name);
+        t.ty(dname, 15, entries.len() as u32, s.data.len() as u32);
+        for (v, o, z) in entries {
+            t.u32(v);
+            t.u32(o);
+            t.u32(z);
+        }
+    }
+    // `char _license[N] SEC("license")`.
+    let lic_len = out.license.len() as u32 + 1;
+    let arr = t.ty(0, 3, 0, 0);
+    t.u32(char_ty);
+    t.u32(idx);
+    t.u32(lic_len);
+    let lname = strs.add("_license");
+    let var = t.ty(lname, 14, 0, arr);
+    t.u32(1);
+    let dname = strs.add("license");
+    t.ty(dname, 15, 1, lic_len);
+    t.u32(var);
+    t.u32(0);
+    t.u32(lic_len);
+    // Functions: `int NAME(void *ctx)`.
+    let has_funcs = out
+        .sections
+        .iter()
+        .any(|s| s.symbols.iter().any(|y| y.func));
+    if has_funcs {
+        let void_ptr = t.ty(0, 2, 0, 0);
+        let ctx_name = strs.add("ctx");
+        let proto = t.ty(0, 13, 1, int);
+        t.u32(ctx_name);
+        t.u32(void_ptr);
+        for s in &out.sections {
+            for y in s.symbols.iter().filter(|y| y.func) {
+                let fname = strs.add(&y.name);
+                t.ty(fname, 12, 1, proto); // vlen = BTF_FUNC_GLOBAL
+            }
+        }
     }
     let types = t.bytes;
     let mut btf = Vec::new();
@@ -251,7 +317,7 @@ pub fn write_object(out: &AsmOutput) -> Vec<u8> {
         entsize: 0,
     });
     let license_idx = shdrs.len();
-    if maps_idx.is_some() {
+    {
         shdrs.push(Shdr {
             name: ".BTF".into(),
             sh_type: SHT_PROGBITS,
