@@ -661,3 +661,57 @@ fn libbpf_reads_our_objects() {
         }
     }
 }
+
+#[test]
+fn kernel_verifier_logs_reassemble() {
+    // The "Live regs before insn:" listing of each recorded kernel log is the whole program
+    // as the kernel saw it (map and global addresses inlined as `ld_imm64` constants):
+    // assembled, it gives the loaded program's instructions, modulo those constants.
+    let mut n = 0;
+    for (case, path, name) in objects() {
+        let Ok(e) = std::fs::read_to_string(case.with_file_name("expected.json")) else {
+            continue;
+        };
+        let v: Value = serde_json::from_str(&e).unwrap();
+        let Some(log) = v["verifier_log"].as_str() else {
+            continue;
+        };
+        let Some(start) = log.find("Live regs before insn:") else {
+            continue;
+        };
+        let listing: Vec<&str> = log[start..]
+            .lines()
+            .skip(1)
+            .take_while(|l| {
+                let t = l.trim_start();
+                t.split_once(": ").is_some_and(|(k, r)| {
+                    let idx = k.split_whitespace().last().unwrap_or("");
+                    idx.parse::<usize>().is_ok() && r.len() > 12
+                }) && t.contains(") ")
+            })
+            .collect();
+        let out = assemble(&listing.join("\n"))
+            .unwrap_or_else(|e| panic!("{}: {e}\n{}", path.display(), listing.join("\n")));
+        let got = elf::parse(&write_object(&out), "prog").unwrap();
+        let want = elf::parse(&std::fs::read(&path).unwrap(), &name).unwrap();
+        let (g, w) = (&got.programs[0].insns, &want.programs[0].insns);
+        assert_eq!(g.len(), w.len(), "{}", path.display());
+        for k in 0..w.len() / 8 {
+            let (gi, wi) = (&g[k * 8..k * 8 + 8], &w[k * 8..k * 8 + 8]);
+            let relocated = want.programs[0]
+                .relocs
+                .iter()
+                .any(|r| r.insn == k || r.insn + 1 == k);
+            if relocated {
+                // Same opcode and destination; the kernel printed the address.
+                assert_eq!(gi[0], wi[0], "{} insn {k}", path.display());
+                assert_eq!(gi[1] & 0x0f, wi[1] & 0x0f, "{} insn {k}", path.display());
+            } else {
+                assert_eq!(gi, wi, "{} insn {k}", path.display());
+            }
+        }
+        n += 1;
+    }
+    eprintln!("{n} kernel verifier logs re-assembled");
+    assert!(n >= 20, "{n}");
+}

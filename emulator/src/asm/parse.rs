@@ -601,6 +601,7 @@ fn is_log_noise(rest: &str) -> bool {
         "stack depth",
         "libbpf:",
         "Validating ",
+        "Live regs",
     ]
     .iter()
     .any(|p| rest.starts_with(p))
@@ -1350,9 +1351,35 @@ impl Asm {
         while b.get(p).is_some_and(u8::is_ascii_digit) {
             p += 1;
         }
+        // The liveness listing prefixes instructions inside loops with the loop depth
+        // (`  1  28: ...`): skip it.
+        if p > c.pos && b.get(p).is_some_and(|&x| x == b' ' || x == b'\t') {
+            let mut q = p;
+            while b.get(q).is_some_and(|&x| x == b' ' || x == b'\t') {
+                q += 1;
+            }
+            let ds = q;
+            while b.get(q).is_some_and(u8::is_ascii_digit) {
+                q += 1;
+            }
+            if q > ds && b.get(q) == Some(&b':') {
+                c.pos = ds;
+                p = q;
+            }
+        }
         if p > c.pos && b.get(p) == Some(&b':') {
             c.pos = p + 1;
             c.ws();
+            // The kernel's "Live regs before insn:" listing puts a liveness column
+            // (`.12.4.....`, one character per r0-r9) before the opcode.
+            let r = c.rest().as_bytes();
+            if r.len() > 10
+                && r[..10].iter().all(|&x| x == b'.' || x.is_ascii_digit())
+                && (r[10] == b' ' || r[10] == b'\t')
+            {
+                c.pos += 10;
+                c.ws();
+            }
             let r = c.rest();
             if r.starts_with('(') && r.len() >= 4 && r.as_bytes().get(3) == Some(&b')') {
                 if let Ok(op) = u8::from_str_radix(&r[1..3], 16) {
