@@ -852,14 +852,11 @@ fn parse_insn(c: &mut Cur<'_>, hint: Option<u8>) -> Res<Parsed> {
     }
     if c.eat_word("if") {
         let (wide, dst) = c.reg()?;
-        c.ws();
-        let at = c.pos;
         let code = JMP_OPS
             .iter()
             .find(|(t, _)| c.eat(t))
             .map(|&(_, code)| code)
             .ok_or_else(|| c.expected("a comparison (== != > >= < <= s> s>= s< s<= &)"))?;
-        let _ = at;
         let class = if wide { 0x05 } else { 0x06 };
         let (src, imm, x) = if let Some((w2, s)) = c.try_reg() {
             if w2 != wide {
@@ -991,7 +988,10 @@ fn parse_call(c: &mut Cur<'_>) -> Res<Parsed> {
     }
     c.ws();
     if c.peek() == Some(b'<') {
-        let _ = target(c);
+        // llvm-objdump's `<name>` after a call: skip it.
+        if let Some(k) = c.rest().find('>') {
+            c.pos += k + 1;
+        }
     }
     c.end()?;
     if let Some(id) = helper_by_name(name) {
@@ -1145,7 +1145,7 @@ fn parse_assign(c: &mut Cur<'_>, wide: bool, dst: u8, hint: Option<u8>) -> Res<P
         .strip_prefix("atomic64_")
         .or_else(|| word.strip_prefix("atomic_"))
     {
-        return parse_fetch(c, name, wide, dst);
+        return parse_fetch(c, name, dst);
     }
     if word == "map" && c.eat("[") {
         if !wide {
@@ -1226,7 +1226,7 @@ fn parse_map_ref(c: &mut Cur<'_>, dst: u8) -> Res<Parsed> {
 }
 
 /// `atomic[64]_fetch_add((u64 *)(r1 +0), r2)`, `..._xchg(..)`, `..._cmpxchg(.., r0, r2)`.
-fn parse_fetch(c: &mut Cur<'_>, name: &str, wide: bool, dst: u8) -> Res<Parsed> {
+fn parse_fetch(c: &mut Cur<'_>, name: &str, dst: u8) -> Res<Parsed> {
     let imm = match name {
         "fetch_add" => 0x01,
         "fetch_or" => 0x41,
@@ -1240,7 +1240,6 @@ fn parse_fetch(c: &mut Cur<'_>, name: &str, wide: bool, dst: u8) -> Res<Parsed> 
             }))
         }
     };
-    let _ = wide;
     c.expect("(", "`(`")?;
     let (sz, signed, base, off) = mem_operand(c)?;
     if signed || (sz != 0x00 && sz != 0x18) {
@@ -1441,11 +1440,8 @@ impl Asm {
         if c.peek() == Some(b'.') {
             let save = c.pos;
             if let Some(d) = c.ident() {
-                if let Some(r) = self.directive(&mut c, save, d)? {
-                    return r;
-                }
+                return self.directive(&mut c, save, d);
             }
-            c.pos = save;
         }
         let sec = self.current();
         if self.sections[sec].kind != SectionKind::Code {
@@ -1577,8 +1573,7 @@ impl Asm {
 
     /// Handles a directive; `Ok(None)` if `d` is not one (then it is parsed as an
     /// instruction, which reports it).
-    #[allow(clippy::too_many_lines, reason = "one arm per directive")]
-    fn directive(&mut self, c: &mut Cur<'_>, at: usize, d: &str) -> Res<Option<Res<()>>> {
+    fn directive(&mut self, c: &mut Cur<'_>, at: usize, d: &str) -> Res<()> {
         match d {
             ".text" | ".data" | ".rodata" | ".bss" => {
                 c.end()?;
@@ -1603,9 +1598,8 @@ impl Asm {
             ".globl" | ".global" => {
                 let name = c.ident().ok_or_else(|| c.expected("a name"))?.to_owned();
                 c.end()?;
-                if let Some(&(sec, off)) = self.labels.get(&name) {
+                if let Some(&(sec, _)) = self.labels.get(&name) {
                     if self.sections[sec].kind == SectionKind::Code {
-                        let _ = off;
                         self.sections[sec].funcs.insert(name.clone());
                     }
                 }
@@ -1708,14 +1702,6 @@ impl Asm {
             }
             ".map" => self.map_directive(c)?,
             _ => {
-                if self
-                    .sections
-                    .get(self.cur.unwrap_or(usize::MAX))
-                    .is_some_and(|s| s.kind == SectionKind::Code)
-                    && !d.starts_with('.')
-                {
-                    return Ok(None);
-                }
                 return Err(AsmError {
                     line: c.line,
                     col: at + 1,
@@ -1723,7 +1709,7 @@ impl Asm {
                 });
             }
         }
-        Ok(Some(Ok(())))
+        Ok(())
     }
 
     /// `.map NAME, type=array, key=4, value=8, max_entries=8[, flags=0]`.
@@ -1874,13 +1860,12 @@ impl Asm {
             let at = p.insn * 8;
             match p.what {
                 Pending::Jump { label, wide } => {
-                    let (sec, off) = self
+                    let (_, off) = self
                         .labels
                         .get(&label)
                         .copied()
                         .filter(|(s, _)| *s == p.section)
                         .ok_or_else(|| err(AsmErrorKind::UnknownLabel { name: label }))?;
-                    let _ = sec;
                     let rel = (off / 8) as i64 - p.insn as i64 - 1;
                     let data = &mut self.sections[p.section].data;
                     if wide {
@@ -1935,7 +1920,7 @@ impl Asm {
                             }));
                         }
                         (RelocRef::Map(m), 0)
-                    } else if let Some(&(sec, off)) = self.labels.get(&name) {
+                    } else if let Some(&(sec, _)) = self.labels.get(&name) {
                         if self.sections[sec].kind == SectionKind::Code {
                             return Err(err(AsmErrorKind::Invalid {
                                 reason: "ld_imm64 of a function address is not supported",
@@ -1947,7 +1932,6 @@ impl Asm {
                             .ok_or_else(|| {
                                 err(AsmErrorKind::UnknownSymbol { name: name.clone() })
                             })?;
-                        let _ = off;
                         (
                             RelocRef::Symbol {
                                 section: sec,

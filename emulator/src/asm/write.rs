@@ -263,7 +263,6 @@ fn maps_btf(out: &AsmOutput) -> Vec<u8> {
 /// assert_eq!(obj.programs[0].name, "dump");
 /// assert_eq!(obj.license, "GPL");
 /// ```
-#[allow(clippy::too_many_lines, reason = "one linear layout pass")]
 pub fn write_object(out: &AsmOutput) -> Vec<u8> {
     let mut shdrs: Vec<Shdr> = Vec::new();
     // ELF index of AsmOutput section k is k + 1.
