@@ -464,6 +464,31 @@ fn garbage_never_panics() {
             let _ = elf::parse(&write_object(&out), "prog");
         }
     }
+    // Real programs with one random edit per line (delete, duplicate or replace a byte).
+    for p in fixtures() {
+        let text = std::fs::read_to_string(&p).unwrap();
+        for _ in 0..300 {
+            let mut out = String::new();
+            for line in text.lines() {
+                let mut b = line.as_bytes().to_vec();
+                if !b.is_empty() && next() % 4 == 0 {
+                    let k = (next() % b.len() as u64) as usize;
+                    match next() % 3 {
+                        0 => {
+                            b.remove(k);
+                        }
+                        1 => b.insert(k, b[k]),
+                        _ => b[k] = b" -+x0f9()*:;#\"\\[]rw.#"[(next() % 21) as usize],
+                    }
+                }
+                out.push_str(&String::from_utf8_lossy(&b));
+                out.push('\n');
+            }
+            if let Ok(o) = assemble(&out) {
+                let _ = elf::parse(&write_object(&o), "prog");
+            }
+        }
+    }
     // Raw bytes as text.
     for _ in 0..2_000 {
         let bytes: Vec<u8> = (0..(next() % 64)).map(|_| next() as u8).collect();

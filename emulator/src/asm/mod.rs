@@ -340,6 +340,20 @@ pub fn object_to_asm(obj: &Object) -> String {
             let _ = writeln!(s, "    .zero {}", g.data.len());
             continue;
         }
+        // Read-only data made only of NUL-terminated text (format strings): `.asciz` lines.
+        let texty = |b: &u8| (0x20..0x7f).contains(b) || matches!(b, b'\n' | b'\t');
+        if g.data.last() == Some(&0)
+            && g.data
+                .split(|&b| b == 0)
+                .all(|piece| piece.iter().all(texty))
+            && g.data.windows(2).all(|w| w != [0, 0])
+            && g.data[0] != 0
+        {
+            for piece in g.data[..g.data.len() - 1].split(|&b| b == 0) {
+                let _ = writeln!(s, "    .asciz {}", quote(piece));
+            }
+            continue;
+        }
         for chunk in g.data.chunks(16) {
             let bytes: Vec<String> = chunk.iter().map(|b| format!("{b:#04x}")).collect();
             let _ = writeln!(s, "    .byte {}", bytes.join(", "));
