@@ -606,7 +606,7 @@ fn is_log_noise(rest: &str) -> bool {
     .iter()
     .any(|p| rest.starts_with(p))
         || rest.trim_end() == "safe"
-        || rest.contains("file format")
+        || (rest.contains("file format elf") && !rest.contains('"'))
 }
 
 /// One section being assembled.
@@ -2025,6 +2025,9 @@ mod tests {
         assert_eq!(comment_start("call bpf_seq_printf#126"), 23);
         assert_eq!(comment_start(".asciz \"a;b#c//\" ; x"), 17);
         assert_eq!(comment_start(".asciz \"a\\\";\""), 13);
+        assert!(is_log_noise("prog.o:\tfile format elf64-bpf"));
+        assert!(!is_log_noise(".asciz \"file format elf\""));
+        assert!(is_log_noise("R1=ctx() R10=fp0"));
     }
 
     #[test]
