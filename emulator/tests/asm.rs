@@ -740,3 +740,41 @@ fn kernel_verifier_logs_reassemble() {
     eprintln!("{n} kernel verifier logs re-assembled");
     assert!(n >= 20, "{n}");
 }
+
+#[test]
+fn clang_assembly_output_assembles() {
+    let dir = root().join("emulator/tests/data/asm");
+    let text = std::fs::read_to_string(dir.join("clang_s.s")).unwrap();
+    let obj = elf::parse(&write_object(&assemble(&text).unwrap()), "prog").unwrap();
+    assert_eq!(obj.license, "GPL");
+    assert_eq!(obj.maps.len(), 1);
+    assert_eq!(obj.maps[0].name, "total");
+    let p = &obj.programs[0];
+    assert_eq!(p.name, "noco");
+    let funcs: Vec<&str> = p.funcs.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(funcs, ["noco", "bump"]);
+    // With clang at hand, the same source compiled directly links to the same program.
+    if which("clang").is_none() {
+        eprintln!("clang is not installed: skipping the comparison with clang -c");
+        return;
+    }
+    let tmp = std::env::temp_dir().join(format!("iterscope-asm-clang-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let o = tmp.join("clang_s.bpf.o");
+    let r = std::process::Command::new("clang")
+        .args(["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86"])
+        .arg(format!("-I{}", root().join("examples").display()))
+        .arg("-I/usr/include")
+        .arg("-c")
+        .arg(dir.join("clang_s.bpf.c"))
+        .arg("-o")
+        .arg(&o)
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let want = elf::parse(&std::fs::read(&o).unwrap(), "prog").unwrap();
+    assert_eq!(want.programs[0].insns, p.insns);
+    assert_eq!(want.programs[0].relocs, p.relocs);
+    assert_eq!(want.maps, obj.maps);
+    assert_eq!(want.globals, obj.globals);
+}

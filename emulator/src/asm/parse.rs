@@ -8,7 +8,10 @@
 //! at the start of a line or after white space (so `call bpf_seq_printf#126` is not cut).
 //! Verifier-log state lines (`R1=ctx() ...`, `processed N insns ...`) are skipped, so a
 //! pasted log re-assembles; so does `llvm-objdump -dr` output (its `<name>:` headers become
-//! labels and its `R_BPF_64_64 NAME` lines turn the `ld_imm64` above into a reference).
+//! labels and its `R_BPF_64_64 NAME` lines turn the `ld_imm64` above into a reference),
+//! and so does `clang -target bpf -S` output once its maps are given as `.map` lines
+//! (`.maps`, `.BTF*`, `.debug_*` and other metadata sections are skipped, so CO-RE
+//! relocations are not applied; a `license` section's `.asciz` sets the license).
 //!
 //! Grammar (one statement per line; `[..]` optional, `|` alternatives, `N` a decimal or
 //! `0x` number, `R` is `rN` or `wN`, `MEM` is `(u8|u16|u32|u64|s8|s16|s32 *)(rN [+|- N])`):
@@ -631,6 +634,8 @@ struct Asm {
     labels: HashMap<String, (usize, u64)>,
     globl: BTreeSet<String>,
     pending: Vec<PendingAt>,
+    /// In a metadata section (`.debug_*`, `.BTF`, ...): only section directives count.
+    skipping: bool,
 }
 
 /// `BPF_MAP_TYPE_*` by name (with or without the `BPF_MAP_TYPE_` prefix, any case).
@@ -1272,16 +1277,40 @@ impl Asm {
             labels: HashMap::new(),
             globl: BTreeSet::new(),
             pending: Vec::new(),
+            skipping: false,
         }
     }
 
     fn switch(&mut self, name: &str) {
+        // Debug info, BTF, `.maps` (whose definitions live in BTF: use `.map`) and other
+        // metadata `clang -S` emits are skipped.
+        self.skipping = [
+            ".debug",
+            ".BTF",
+            ".llvm",
+            ".note",
+            ".eh_frame",
+            ".comment",
+            ".rel",
+            ".maps",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p));
+        if self.skipping {
+            return;
+        }
         let idx = match self.sections.iter().position(|s| s.name == name) {
             Some(i) => i,
             None => {
                 self.sections.push(SecBuild {
                     name: name.to_owned(),
-                    kind: SectionKind::of(name),
+                    // `license` holds the license string (`.asciz "GPL"`), taken out in
+                    // `resolve`.
+                    kind: if name == "license" {
+                        SectionKind::Data
+                    } else {
+                        SectionKind::of(name)
+                    },
                     data: Vec::new(),
                     labels: Vec::new(),
                     funcs: BTreeSet::new(),
@@ -1334,6 +1363,13 @@ impl Asm {
         };
         if c.at_end() {
             return Ok(());
+        }
+        if self.skipping {
+            let r = c.rest();
+            let word = r.split([' ', '\t']).next().unwrap_or("");
+            if ![".section", ".text", ".data", ".rodata", ".bss"].contains(&word) {
+                return Ok(());
+            }
         }
         if let Some(sec) = c.rest().strip_prefix("Disassembly of section ") {
             let sec = sec.trim_end().trim_end_matches(':').to_owned();
@@ -1812,6 +1848,28 @@ impl Asm {
     }
 
     fn resolve(mut self) -> Res<AsmOutput> {
+        if let Some(li) = self.sections.iter().position(|s| s.name == "license") {
+            let sec = self.sections.remove(li);
+            let end = sec
+                .data
+                .iter()
+                .position(|&b| b == 0)
+                .unwrap_or(sec.data.len());
+            if self.license.is_none() {
+                self.license = Some(String::from_utf8_lossy(&sec.data[..end]).into_owned());
+            }
+            self.labels.retain(|_, (s, _)| *s != li);
+            for (s, _) in self.labels.values_mut() {
+                if *s > li {
+                    *s -= 1;
+                }
+            }
+            for p in &mut self.pending {
+                if p.section > li {
+                    p.section -= 1;
+                }
+            }
+        }
         let pending = std::mem::take(&mut self.pending);
         let mut relocs: Vec<Vec<AsmReloc>> = vec![Vec::new(); self.sections.len()];
         // Symbols per section first: relocations refer to them by index.
