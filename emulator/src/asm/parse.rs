@@ -55,6 +55,14 @@ use std::collections::{BTreeSet, HashMap};
 use super::Insn;
 use crate::helpers::ids;
 
+/// Largest section (bytes), as the loader accepts for global data.
+const MAX_SECTION: usize = 1 << 24;
+/// Largest total of section data (bytes), so no input makes the browser tab allocate
+/// without bound.
+const MAX_TOTAL: usize = 1 << 26;
+/// Most sections (ELF section indices are 16-bit).
+const MAX_SECTIONS: usize = 4096;
+
 /// Section the assembler starts in when the text has none.
 pub const DEFAULT_SECTION: &str = "iter/bpf_map_elem";
 
@@ -636,6 +644,8 @@ struct Asm {
     pending: Vec<PendingAt>,
     /// In a metadata section (`.debug_*`, `.BTF`, ...): only section directives count.
     skipping: bool,
+    /// Bytes of data in all sections.
+    total: usize,
 }
 
 /// `BPF_MAP_TYPE_*` by name (with or without the `BPF_MAP_TYPE_` prefix, any case).
@@ -1278,6 +1288,7 @@ impl Asm {
             globl: BTreeSet::new(),
             pending: Vec::new(),
             skipping: false,
+            total: 0,
         }
     }
 
@@ -1594,8 +1605,7 @@ impl Asm {
                 },
             });
         }
-        s.data.extend_from_slice(bytes);
-        if s.data.len() > 1 << 24 {
+        if s.data.len() + bytes.len() > MAX_SECTION || self.total + bytes.len() > MAX_TOTAL {
             return Err(AsmError {
                 line: c.line,
                 col: at + 1,
@@ -1604,11 +1614,12 @@ impl Asm {
                 },
             });
         }
+        s.data.extend_from_slice(bytes);
+        self.total += bytes.len();
         Ok(())
     }
 
-    /// Handles a directive; `Ok(None)` if `d` is not one (then it is parsed as an
-    /// instruction, which reports it).
+    /// Handles directive `d` (its name already eaten; `at` is where it starts).
     fn directive(&mut self, c: &mut Cur<'_>, at: usize, d: &str) -> Res<()> {
         match d {
             ".text" | ".data" | ".rodata" | ".bss" => {
@@ -2059,6 +2070,15 @@ pub fn assemble(text: &str) -> Result<AsmOutput, AsmError> {
     let mut a = Asm::new();
     for (i, raw) in text.lines().enumerate() {
         a.line(raw, i + 1)?;
+        if a.sections.len() > MAX_SECTIONS {
+            return Err(AsmError {
+                line: i + 1,
+                col: 1,
+                kind: AsmErrorKind::OutOfRange {
+                    what: "number of sections",
+                },
+            });
+        }
     }
     a.resolve()
 }
@@ -2157,5 +2177,14 @@ mod tests {
         assert!(matches!(e.kind, AsmErrorKind::Duplicate { .. }));
         let e = assemble("r1 = *(u64 *)(w1 +0)").unwrap_err();
         assert_eq!(e.col, 15);
+        let e = assemble(".bss\n.zero 16777217").unwrap_err();
+        assert!(matches!(e.kind, AsmErrorKind::OutOfRange { .. }));
+        let many: String = (0..5000).map(|i| format!(".section s{i}\n")).collect();
+        let e = assemble(&many).unwrap_err();
+        assert_eq!(e.line, MAX_SECTIONS + 1);
+        let big: String = (0..5)
+            .map(|i| format!(".section .data.{i}\n.zero 16000000\n"))
+            .collect();
+        assert!(assemble(&big).is_err());
     }
 }
