@@ -1,5 +1,6 @@
 #!/bin/sh
-# Rebuild examples/*.bpf.o from examples/*.bpf.c with the project's own minimal vmlinux.h
+# Rebuild examples/*.o from examples/*.s with `iterscope asm`, and examples/*.bpf.o from
+# examples/*.bpf.c with the project's own minimal vmlinux.h
 # (examples/vmlinux.h) and the libbpf headers:
 #   clang -O2 -g -target bpf -D__TARGET_ARCH_x86 -I examples -I/usr/include
 # Skips with a message when clang is missing (the committed .o files are kept).
@@ -7,6 +8,14 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 clang=${CLANG:-clang}
+
+# Assembly examples: examples/*.s -> examples/*.o with the project's own assembler.
+if command -v cargo >/dev/null 2>&1; then
+	for src in "$here"/*.s; do
+		cargo run -q -p iterscope-emulator --bin iterscope -- asm "$src" -o "${src%.s}.o"
+		echo "built ${src%.s}.o"
+	done
+fi
 
 if ! command -v "$clang" >/dev/null 2>&1; then
 	echo "build.sh: $clang not found; skipping (committed .o files are kept)" >&2

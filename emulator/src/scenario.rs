@@ -38,7 +38,8 @@ pub struct Scenario {
     /// Free text.
     #[serde(default)]
     pub description: String,
-    /// The program: a `.o`, or a `.c` the CLI compiles; relative to the scenario file.
+    /// The program: a `.o`, a `.c` the CLI compiles or a `.s` it assembles; relative to the
+    /// scenario file.
     pub program: String,
     /// Extra clang flags for a `.c` program.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -659,17 +660,22 @@ pub fn prepare(
                     ks: m.key_size,
                     vs: m.value_size,
                     readonly: false,
+                    frozen: None,
                 })
             }),
-            RelocTarget::Global { global, offset } => obj.globals.get(global).map(|g| LddwTarget::Value {
-                map: MapRef {
-                    name: g.map_name.clone(),
-                    ks: 4,
-                    vs: g.data.len() as u32,
-                    readonly: g.readonly,
-                },
-                off: offset as i64,
-            }),
+            RelocTarget::Global { global, offset } => {
+                obj.globals.get(global).map(|g| LddwTarget::Value {
+                    map: MapRef {
+                        name: g.map_name.clone(),
+                        ks: 4,
+                        vs: g.data.len() as u32,
+                        readonly: g.readonly,
+                        // libbpf freezes .rodata after load: the verifier reads its constants.
+                        frozen: g.readonly.then(|| std::rc::Rc::from(g.data.as_slice())),
+                    },
+                    off: offset as i64,
+                })
+            }
         };
         if let Some(t) = target {
             lddw.insert(r.insn, t);

@@ -234,7 +234,10 @@ fn key_read_past_size_loads_but_cannot_attach() {
     let r = report("key_read_past_size");
     assert_eq!(r.load, "ok");
     assert_eq!(r.verifier_error, "");
-    assert_eq!(r.attach.as_deref(), Some("failed: Permission denied (EACCES)"));
+    assert_eq!(
+        r.attach.as_deref(),
+        Some("failed: Permission denied (EACCES)")
+    );
     assert!(r.reads.is_empty());
 }
 
@@ -250,7 +253,10 @@ fn key_read_past_size_fits_a_16_byte_key() {
 fn rejected_programs_are_rejected_as_linux_does() {
     for (name, line) in [
         ("write_key_rejected", "R1 cannot write into rdonly_buf"),
-        ("missing_null_check", "R1 invalid mem access 'rdonly_buf_or_null'"),
+        (
+            "missing_null_check",
+            "R1 invalid mem access 'rdonly_buf_or_null'",
+        ),
     ] {
         let r = report(name);
         assert_eq!(r.load, "rejected", "{name}");
@@ -258,7 +264,11 @@ fn rejected_programs_are_rejected_as_linux_does() {
         assert_eq!(r.load_error.as_deref(), Some("Permission denied"), "{name}");
         assert_eq!(r.attach, None, "{name}");
         assert!(r.reads.is_empty(), "{name}: nothing runs");
-        assert!(r.verifier_log.contains(&format!("\n{line}\n")), "{name}: {}", r.verifier_log);
+        assert!(
+            r.verifier_log.contains(&format!("\n{line}\n")),
+            "{name}: {}",
+            r.verifier_log
+        );
     }
 }
 

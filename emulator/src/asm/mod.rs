@@ -3,14 +3,28 @@
 //! `if r2 == 0x0 goto pc+5`, `call bpf_seq_printf#126`, `lock *(u64 *)(r1 +0) += r2`.
 //!
 //! [`disasm`] decodes one instruction; [`disasm_program`] walks a whole program (joining the
-//! two slots of `lddw`); [`disasm_with_lines`] (in `source`) adds C source lines from
-//! `.BTF.ext` and function labels. Assembling text back into instructions is not here yet.
+//! two slots of `lddw`); [`disasm_linked`] prints a loaded program's map and global
+//! references by name (`r1 = map[hist]`, `r1 = map[.rodata][0]+12`) and [`object_to_asm`]
+//! prints a whole loaded [`Object`] (maps, global data, programs) as assembler source;
+//! [`disasm_with_lines`] (in `source`) adds C source lines from `.BTF.ext` and function
+//! labels, as the verifier log does. [`parse`] holds the assembler ([`assemble`]) and
+//! [`write`] the ELF writer ([`write_object`]); `disasm` → `assemble` → `write_object` →
+//! [`crate::elf::parse`] gives back the same instructions.
+//!
+//! Not here: BTF-typed decoding of values, and `.BTF.ext` output.
 
 mod source;
 
-pub use self::source::{disasm_with_lines, line_annotation};
+pub use self::source::{disasm_linked_with_lines, disasm_with_lines, line_annotation};
 
+use crate::elf::{Object, Program, RelocTarget};
 use crate::helpers::ids;
+
+pub mod parse;
+pub mod write;
+
+pub use self::parse::{assemble, AsmError, AsmErrorKind, AsmOutput};
+pub use self::write::write_object;
 
 /// One decoded instruction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,6 +266,124 @@ pub fn disasm_program(bytes: &[u8]) -> Vec<(usize, u8, String)> {
         k += if i.op == 0x18 { 2 } else { 1 };
     }
     out
+}
+
+/// Disassembles a loaded program like [`disasm_program`], but prints each relocated
+/// `ld_imm64` by name, in a form [`assemble`] reads back as a relocation:
+/// `r1 = map[NAME]` for a map and `r1 = map[SECTION][0]+OFF` for global data. A plain
+/// `ld_imm64` gets an `ll` suffix so that it re-assembles as `ld_imm64` even when its value
+/// is small.
+pub fn disasm_linked(prog: &Program, obj: &Object) -> Vec<(usize, u8, String)> {
+    let mut out = disasm_program(&prog.insns);
+    for (k, op, text) in &mut out {
+        if *op != 0x18 {
+            continue;
+        }
+        let dst = prog.insns.get(*k * 8 + 1).map_or(0, |b| b & 0x0f);
+        let src = prog.insns.get(*k * 8 + 1).map_or(0, |b| b >> 4);
+        match prog.relocs.iter().find(|r| r.insn == *k).map(|r| &r.target) {
+            Some(RelocTarget::Map(m)) => {
+                if let Some(spec) = obj.maps.get(*m) {
+                    *text = format!("r{dst} = map[{}]", spec.name);
+                }
+            }
+            Some(RelocTarget::Global { global, offset }) => {
+                if let Some(g) = obj.globals.get(*global) {
+                    *text = format!("r{dst} = map[{}][0]+{offset}", g.section);
+                }
+            }
+            None if src == 0 => text.push_str(" ll"),
+            None => {}
+        }
+    }
+    out
+}
+
+/// A string literal for the assembler.
+fn quote(s: &[u8]) -> String {
+    let mut q = String::from("\"");
+    for &b in s {
+        match b {
+            b'\n' => q.push_str("\\n"),
+            b'\t' => q.push_str("\\t"),
+            b'"' => q.push_str("\\\""),
+            b'\\' => q.push_str("\\\\"),
+            0x20..=0x7e => q.push(b as char),
+            _ => q.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    q.push('"');
+    q
+}
+
+fn is_label(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.first()
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'.')
+}
+
+/// Prints a loaded object as assembler source that [`assemble`] turns back into an
+/// equivalent object: a `.map` directive per map, each global data section with its bytes,
+/// the license, then each program (linked: with its subprograms appended, calls
+/// pc-relative) under `.section "SEC"` and its name as a `.globl` label. Source lines from
+/// `.BTF.ext` become `;` comments.
+pub fn object_to_asm(obj: &Object) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    for m in &obj.maps {
+        let _ = writeln!(
+            s,
+            ".map {}, type={}, key={}, value={}, max_entries={}, flags={}",
+            m.name, m.map_type, m.key_size, m.value_size, m.max_entries, m.map_flags
+        );
+    }
+    for g in &obj.globals {
+        let _ = writeln!(s, "\n.section {}", quote(g.section.as_bytes()));
+        if g.data.iter().all(|&b| b == 0) {
+            let _ = writeln!(s, "    .zero {}", g.data.len());
+            continue;
+        }
+        // Read-only data made only of NUL-terminated text (format strings): `.asciz` lines.
+        let texty = |b: &u8| (0x20..0x7f).contains(b) || matches!(b, b'\n' | b'\t');
+        if g.data.last() == Some(&0)
+            && g.data
+                .split(|&b| b == 0)
+                .all(|piece| piece.iter().all(texty))
+            && g.data.windows(2).all(|w| w != [0, 0])
+            && g.data[0] != 0
+        {
+            for piece in g.data[..g.data.len() - 1].split(|&b| b == 0) {
+                let _ = writeln!(s, "    .asciz {}", quote(piece));
+            }
+            continue;
+        }
+        for chunk in g.data.chunks(16) {
+            let bytes: Vec<String> = chunk.iter().map(|b| format!("{b:#04x}")).collect();
+            let _ = writeln!(s, "    .byte {}", bytes.join(", "));
+        }
+    }
+    if !obj.license.is_empty() {
+        let _ = writeln!(s, "\n.license {}", quote(obj.license.as_bytes()));
+    }
+    for p in &obj.programs {
+        let _ = writeln!(s, "\n.section {}", quote(p.section.as_bytes()));
+        if is_label(&p.name) {
+            let _ = writeln!(s, ".globl {}\n{}:", p.name, p.name);
+        }
+        for (k, _, text) in disasm_linked(p, obj) {
+            if let Some(f) = p.funcs.iter().find(|f| f.insn == k && k != 0) {
+                let _ = writeln!(s, "; subprogram {}", f.name);
+            }
+            for l in p.line_info.iter().filter(|l| l.insn == k) {
+                let file = l.file.rsplit('/').next().unwrap_or(&l.file);
+                let _ = writeln!(s, "    ; {} @ {file}:{}", l.source.trim(), l.line);
+            }
+            let _ = writeln!(s, "    {text}");
+        }
+    }
+    s
 }
 
 #[cfg(test)]

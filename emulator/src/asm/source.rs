@@ -29,11 +29,27 @@ pub fn line_annotation(l: &LineInfo) -> String {
 /// print!("{}", iterscope_emulator::asm::disasm_with_lines(&obj.programs[0]));
 /// ```
 pub fn disasm_with_lines(prog: &Program) -> String {
+    annotate(prog, super::disasm_program(&prog.insns), true)
+}
+
+/// Like [`disasm_with_lines`], with map and global references by name (see
+/// [`super::disasm_linked`]): what `iterscope disasm` prints.
+pub fn disasm_linked_with_lines(prog: &Program, obj: &crate::elf::Object) -> String {
+    annotate(prog, super::disasm_linked(prog, obj), false)
+}
+
+/// `entry_label`: print the program's own name at instruction 0 (the CLI prints a header
+/// line naming it instead, which the assembler reads as that label).
+fn annotate(prog: &Program, insns: Vec<(usize, u8, String)>, entry_label: bool) -> String {
     let mut out = String::new();
     let mut line_idx = 0;
     let mut prev: Option<(&str, u32)> = None;
-    for (k, op, text) in super::disasm_program(&prog.insns) {
-        for f in prog.funcs.iter().filter(|f| f.insn == k) {
+    for (k, op, text) in insns {
+        for f in prog
+            .funcs
+            .iter()
+            .filter(|f| f.insn == k && (entry_label || k != 0))
+        {
             let _ = writeln!(out, "{}:", f.name);
             prev = None;
         }

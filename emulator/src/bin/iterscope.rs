@@ -3,9 +3,12 @@
 //! ```text
 //! iterscope run SCENARIO.json [--object PROG.o] [--cpus N] [--json] [--decode] [--timeout S] [--hash-seed N]
 //! iterscope run PROG.o --map MAP.json [--cpus N] [--json] [--decode] [--timeout S]
-//! iterscope disasm PROG.o
+//! iterscope disasm PROG.o [--asm]
+//! iterscope asm PROG.s [-o PROG.o]
 //! iterscope bench [--elements N] [--printf]
 //! ```
+//! A scenario's program (or `run`'s PROG) may be a `.o`, a `.c` (compiled with clang) or a
+//! `.s` (assembled).
 //! A scenario is the kernel oracle's `case.json`; `--json` prints the oracle's
 //! `expected.json` fields so a recorded case compares field by field. A failure Linux never
 //! has (bad input, an instruction the engine cannot run, a timeout) prints an `error` field
@@ -23,7 +26,8 @@ use iterscope_emulator::scenario::{self, MapScenario, RunOptions, Scenario};
 const USAGE: &str = "usage:
   iterscope run SCENARIO.json [--object PROG.o] [--cpus N] [--json] [--decode] [--timeout S] [--hash-seed N]
   iterscope run PROG.o --map MAP.json [--cpus N] [--json] [--decode] [--timeout S]
-  iterscope disasm PROG.o
+  iterscope disasm PROG.o [--asm]
+  iterscope asm PROG.s [-o PROG.o]
   iterscope bench [--elements N] [--printf]";
 
 struct Args {
@@ -38,6 +42,8 @@ struct Args {
     hash_seed: Option<u32>,
     elements: u32,
     printf: bool,
+    output: Option<String>,
+    asm: bool,
 }
 
 fn parse_args(argv: &[String]) -> Result<Args, String> {
@@ -53,6 +59,8 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
         hash_seed: None,
         elements: 1_000_000,
         printf: false,
+        output: None,
+        asm: false,
     };
     let mut it = argv.iter();
     a.cmd = it.next().cloned().ok_or("missing command")?;
@@ -87,6 +95,8 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
                     .parse()
                     .map_err(|_| "--elements takes a number")?;
             }
+            "-o" | "--output" => a.output = Some(val("-o")?),
+            "--asm" => a.asm = true,
             "--json" => a.json = true,
             "--decode" => a.decode = true,
             "--printf" => a.printf = true,
@@ -222,7 +232,11 @@ fn load_scenario(a: &Args) -> Result<(Scenario, Vec<u8>, String), String> {
     } else {
         prog_path.clone()
     };
-    let bytes = read_file(&obj_path)?;
+    let bytes = if prog_path.extension().is_some_and(|e| e == "s") {
+        assemble_file(&prog_path)?
+    } else {
+        read_file(&obj_path)?
+    };
     Ok((sc, bytes, object_name(&prog_path)))
 }
 
@@ -383,6 +397,10 @@ fn cmd_disasm(a: &Args) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(false, &format!("{target}: {e}")),
     };
+    if a.asm {
+        print!("{}", iterscope_emulator::asm::object_to_asm(&obj));
+        return ExitCode::SUCCESS;
+    }
     for p in &obj.programs {
         println!(
             "{}: SEC(\"{}\"), {} instructions",
@@ -390,7 +408,39 @@ fn cmd_disasm(a: &Args) -> ExitCode {
             p.section,
             p.insns.len() / 8
         );
-        print!("{}", iterscope_emulator::asm::disasm_with_lines(p));
+        print!(
+            "{}",
+            iterscope_emulator::asm::disasm_linked_with_lines(p, &obj)
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// Assembles a `.s` file into ELF object bytes.
+fn assemble_file(path: &Path) -> Result<Vec<u8>, String> {
+    let text = String::from_utf8(read_file(path)?)
+        .map_err(|_| format!("{} is not UTF-8", path.display()))?;
+    let out =
+        iterscope_emulator::asm::assemble(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(iterscope_emulator::asm::write_object(&out))
+}
+
+/// `iterscope asm PROG.s [-o PROG.o]` (default output: PROG.o beside the source).
+fn cmd_asm(a: &Args) -> ExitCode {
+    let Some(target) = a.target.as_deref() else {
+        return fail(false, "asm needs PROG.s");
+    };
+    let src = Path::new(target);
+    let bytes = match assemble_file(src) {
+        Ok(b) => b,
+        Err(e) => return fail(false, &e),
+    };
+    let out = a
+        .output
+        .as_ref()
+        .map_or_else(|| src.with_extension("o"), PathBuf::from);
+    if let Err(e) = std::fs::write(&out, bytes) {
+        return fail(false, &format!("cannot write {}: {e}", out.display()));
     }
     ExitCode::SUCCESS
 }
@@ -411,6 +461,7 @@ fn main() -> ExitCode {
         "run" => cmd_run(&a),
         "bench" => cmd_bench(&a),
         "disasm" => cmd_disasm(&a),
+        "asm" => cmd_asm(&a),
         other => {
             eprintln!("iterscope: unknown command {other}\n{USAGE}");
             ExitCode::from(2)

@@ -4,7 +4,9 @@ use std::collections::{HashMap, HashSet};
 use std::rc::{Rc, Weak};
 
 use super::state::{Byte, Frame, MapRef, Reg, Scalar, Slot, State};
-use super::{pad_to_state, regs_line, Env, LddwTarget, VerifierLog, VerifyError, COMPLEXITY_LIMIT_INSNS};
+use super::{
+    pad_to_state, regs_line, Env, LddwTarget, VerifierLog, VerifyError, COMPLEXITY_LIMIT_INSNS,
+};
 use crate::asm::{disasm, Insn};
 use crate::errno::Errno;
 use crate::helpers::ids::helper_name;
@@ -13,16 +15,27 @@ use crate::helpers::ids::helper_name;
 const MAX_BPF_STACK: i64 = 512;
 
 fn err(insn: usize, errno: Errno, message: impl Into<String>) -> VerifyError {
-    VerifyError { insn, message: message.into(), errno }
+    VerifyError {
+        insn,
+        message: message.into(),
+        errno,
+    }
 }
 
-/// A node of the current path: a state recorded at a prune point.
+/// A state recorded at a prune point. It stays alive (strongly referenced) while the path
+/// through it or a branch queued after it is still being explored, like the kernel's
+/// `branches` count: only states whose node is gone may prune others.
 #[derive(Debug)]
 struct PathNode {
-    pc: usize,
-    state: State,
-    parent: Option<Rc<PathNode>>,
+    _parent: Option<Rc<PathNode>>,
 }
+
+/// States kept per instruction for pruning (older ones are forgotten, as Linux evicts).
+const MAX_STATES_PER_INSN: usize = 64;
+
+/// Largest log kept; beyond it only the final lines are added (Linux's log buffer is
+/// bounded too).
+pub(super) const MAX_LOG: usize = 4 << 20;
 
 /// What one instruction did to the path.
 enum Flow {
@@ -52,6 +65,8 @@ pub(super) struct Verifier<'a> {
     pub(super) processed: u64,
     prune: HashSet<usize>,
     visited: HashMap<usize, Vec<(State, Weak<PathNode>)>>,
+    /// Every state recorded, by instruction and hash, for the infinite-loop check.
+    seen: HashMap<(usize, u64), Vec<Weak<PathNode>>>,
     total_states: usize,
     peak_states: usize,
     next_id: u32,
@@ -79,6 +94,7 @@ impl<'a> Verifier<'a> {
             processed: 0,
             prune: HashSet::new(),
             visited: HashMap::new(),
+            seen: HashMap::new(),
             total_states: 0,
             peak_states: 0,
             next_id: 1,
@@ -90,7 +106,14 @@ impl<'a> Verifier<'a> {
     /// `stack depth N` (per frame, joined with `+` as Linux does).
     pub(super) fn stack_line(&self) -> String {
         let d: Vec<String> = self.stack_depth.iter().map(ToString::to_string).collect();
-        format!("stack depth {}", if d.is_empty() { "0".to_string() } else { d.join("+") })
+        format!(
+            "stack depth {}",
+            if d.is_empty() {
+                "0".to_string()
+            } else {
+                d.join("+")
+            }
+        )
     }
 
     pub(super) fn stats_line(&self) -> String {
@@ -153,7 +176,11 @@ impl<'a> Verifier<'a> {
             } else if class == 0x05 || class == 0x06 {
                 match ins.op & 0xf0 {
                     0x00 => {
-                        let off = if class == 0x06 { i64::from(ins.imm) } else { i64::from(ins.off) };
+                        let off = if class == 0x06 {
+                            i64::from(ins.imm)
+                        } else {
+                            i64::from(ins.off)
+                        };
                         targets.push(i as i64 + 1 + off);
                         falls = false;
                     }
@@ -162,7 +189,11 @@ impl<'a> Verifier<'a> {
                         if ins.src == 1 {
                             let t = i as i64 + 1 + i64::from(ins.imm);
                             if t < 0 || t >= n as i64 {
-                                return Err(err(i, Errno::EINVAL, format!("jump out of range from insn {i} to {t}")));
+                                return Err(err(
+                                    i,
+                                    Errno::EINVAL,
+                                    format!("jump out of range from insn {i} to {t}"),
+                                ));
                             }
                             calls.push(t as usize);
                             work.push(t as usize);
@@ -176,7 +207,11 @@ impl<'a> Verifier<'a> {
             }
             for t in &targets {
                 if *t < 0 || *t >= n as i64 || is_second[*t as usize] {
-                    return Err(err(i, Errno::EINVAL, format!("jump out of range from insn {i} to {t}")));
+                    return Err(err(
+                        i,
+                        Errno::EINVAL,
+                        format!("jump out of range from insn {i} to {t}"),
+                    ));
                 }
                 work.push(*t as usize);
                 if ins.op != 0x18 {
@@ -203,20 +238,36 @@ impl<'a> Verifier<'a> {
 
     pub(super) fn run(&mut self) -> Result<(), VerifyError> {
         self.check_cfg()?;
-        let mut init = State { frames: vec![Frame::new(0, 0)] };
+        let mut init = State {
+            frames: vec![Frame::new(0, 0)],
+        };
         init.cur_mut().regs[1] = Reg::Ctx { off: 0 };
         self.log.line(&format!("0: {}", regs_line(&init)));
-        let mut pending = vec![Pending { from: 0, pc: 0, state: init, path: None }];
+        let mut pending = vec![Pending {
+            from: 0,
+            pc: 0,
+            state: init,
+            path: None,
+        }];
         let mut first = true;
-        while let Some(Pending { from, pc, state, path }) = pending.pop() {
+        while let Some(Pending {
+            from,
+            pc,
+            state,
+            path,
+        }) = pending.pop()
+        {
             if !first {
                 self.log.line("");
-                self.log.line(&format!("from {from} to {pc}: {}", regs_line(&state)));
+                self.log
+                    .line(&format!("from {from} to {pc}: {}", regs_line(&state)));
             }
             first = false;
             self.last_line = None;
             self.explore(pc, state, path, &mut pending)?;
-            self.peak_states = self.peak_states.max(self.visited.values().map(Vec::len).sum());
+            self.peak_states = self
+                .peak_states
+                .max(self.visited.values().map(Vec::len).sum());
         }
         Ok(())
     }
@@ -231,21 +282,45 @@ impl<'a> Verifier<'a> {
         loop {
             if self.prune.contains(&pc) {
                 if let Some(list) = self.visited.get(&pc) {
-                    let safe = list.iter().any(|(old, w)| w.upgrade().is_none() && old.subsumes(&st));
+                    let safe = list
+                        .iter()
+                        .any(|(old, w)| w.upgrade().is_none() && old.subsumes(&st));
                     if safe {
                         self.log.line(&format!("{pc}: safe"));
                         return Ok(());
                     }
                 }
-                let mut p = path.as_ref();
-                while let Some(node) = p {
-                    if node.pc == pc && node.state == st {
-                        return Err(err(pc, Errno::EINVAL, format!("infinite loop detected at insn {pc}")));
-                    }
-                    p = node.parent.as_ref();
+                // The same state again while its exploration is still in progress: a loop
+                // that cannot end (Linux: states_maybe_looping on a state with branches).
+                let hash = {
+                    use std::hash::{Hash, Hasher};
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    st.hash(&mut h);
+                    h.finish()
+                };
+                let looping = self
+                    .seen
+                    .get(&(pc, hash))
+                    .is_some_and(|l| l.iter().any(|w| w.upgrade().is_some()));
+                if looping {
+                    return Err(err(
+                        pc,
+                        Errno::EINVAL,
+                        format!("infinite loop detected at insn {pc}"),
+                    ));
                 }
-                let node = Rc::new(PathNode { pc, state: st.clone(), parent: path.take() });
-                self.visited.entry(pc).or_default().push((st.clone(), Rc::downgrade(&node)));
+                let node = Rc::new(PathNode {
+                    _parent: path.take(),
+                });
+                let list = self.visited.entry(pc).or_default();
+                if list.len() >= MAX_STATES_PER_INSN {
+                    list.remove(0);
+                }
+                list.push((st.clone(), Rc::downgrade(&node)));
+                self.seen
+                    .entry((pc, hash))
+                    .or_default()
+                    .push(Rc::downgrade(&node));
                 self.total_states += 1;
                 path = Some(node);
             }
@@ -254,7 +329,10 @@ impl<'a> Verifier<'a> {
                 return Err(err(
                     pc,
                     Errno::E2BIG,
-                    format!("BPF program is too large. Processed {} insn", self.processed),
+                    format!(
+                        "BPF program is too large. Processed {} insn",
+                        self.processed
+                    ),
                 ));
             }
             self.source_line(pc);
@@ -278,7 +356,12 @@ impl<'a> Verifier<'a> {
             match flow {
                 Flow::Next(n) => pc = n,
                 Flow::Fork(n, other, target) => {
-                    pending.push(Pending { from: pc, pc: target, state: other, path: path.clone() });
+                    pending.push(Pending {
+                        from: pc,
+                        pc: target,
+                        state: other,
+                        path: path.clone(),
+                    });
                     pc = n;
                 }
                 Flow::Done => return Ok(()),
@@ -290,12 +373,15 @@ impl<'a> Verifier<'a> {
         let lines = self.env.lines;
         if let Ok(i) = lines.binary_search_by_key(&pc, |l| l.insn) {
             // Linux prints a record's line unless the previous one printed the same text.
-            let same = self.last_line.is_some_and(|p| lines[p].source == lines[i].source);
+            let same = self
+                .last_line
+                .is_some_and(|p| lines[p].source == lines[i].source);
             if !same {
                 self.last_line = Some(i);
                 let l = &lines[i];
                 let file = l.file.rsplit('/').next().unwrap_or(&l.file);
-                self.log.line(&format!("; {} @ {file}:{}", l.source.trim(), l.line));
+                self.log
+                    .line(&format!("; {} @ {file}:{}", l.source.trim(), l.line));
             }
         }
     }
@@ -304,7 +390,16 @@ impl<'a> Verifier<'a> {
         let ins = self.insns[pc];
         let text = match self.env.lddw.get(&pc) {
             Some(LddwTarget::Map(m)) => format!("r{} = map_ptr({}) ll", ins.dst, m.name),
-            Some(LddwTarget::Value { map, off }) => format!("r{} = map_value({}{}) ll", ins.dst, map.name, if *off != 0 { format!("+{off}") } else { String::new() }),
+            Some(LddwTarget::Value { map, off }) => format!(
+                "r{} = map_value({}{}) ll",
+                ins.dst,
+                map.name,
+                if *off != 0 {
+                    format!("+{off}")
+                } else {
+                    String::new()
+                }
+            ),
             None => disasm(&ins, self.insns.get(pc + 1).map(|n| n.imm)),
         };
         format!("{pc}: ({:02x}) {text}", ins.op)
@@ -345,17 +440,28 @@ impl<'a> Verifier<'a> {
 
     fn check_lddw(&mut self, pc: usize, st: &mut State, ins: Insn) -> Result<(), VerifyError> {
         if ins.op != 0x18 {
-            return Err(err(pc, Errno::EINVAL, format!("unknown opcode {:02x}", ins.op)));
+            return Err(err(
+                pc,
+                Errno::EINVAL,
+                format!("unknown opcode {:02x}", ins.op),
+            ));
         }
         let v = match self.env.lddw.get(&pc) {
             Some(LddwTarget::Map(m)) => Reg::MapPtr(m.clone()),
-            Some(LddwTarget::Value { map, off }) => Reg::MapValue { map: map.clone(), off: *off, var: None, null_id: None },
+            Some(LddwTarget::Value { map, off }) => Reg::MapValue {
+                map: map.clone(),
+                off: *off,
+                var: None,
+                null_id: None,
+            },
             None => {
                 if ins.src != 0 {
                     return Err(err(pc, Errno::EINVAL, "unrecognized bpf_ld_imm64 insn"));
                 }
                 let hi = self.insns[pc + 1].imm as u32;
-                Reg::Scalar(Scalar::konst((u64::from(hi) << 32) | u64::from(ins.imm as u32)))
+                Reg::Scalar(Scalar::konst(
+                    (u64::from(hi) << 32) | u64::from(ins.imm as u32),
+                ))
             }
         };
         self.set(st, pc, ins.dst, v)
@@ -366,12 +472,24 @@ impl<'a> Verifier<'a> {
             if ins.op & 0xe0 == 0x80 {
                 // sign-extending loads (cpu v4) behave as loads for typing
             } else {
-                return Err(err(pc, Errno::EINVAL, format!("unknown opcode {:02x}", ins.op)));
+                return Err(err(
+                    pc,
+                    Errno::EINVAL,
+                    format!("unknown opcode {:02x}", ins.op),
+                ));
             }
         }
         let size = size_of(ins.op);
         let base = self.reg(st, pc, ins.src)?;
-        let v = self.check_mem(pc, st, ins.src, &base, i64::from(ins.off), size, Access::Read)?;
+        let v = self.check_mem(
+            pc,
+            st,
+            ins.src,
+            &base,
+            i64::from(ins.off),
+            size,
+            Access::Read,
+        )?;
         self.set(st, pc, ins.dst, v)
     }
 
@@ -381,10 +499,22 @@ impl<'a> Verifier<'a> {
         let base = self.reg(st, pc, ins.dst)?;
         if ins.op & 7 == 0x02 {
             if mode != 0x60 {
-                return Err(err(pc, Errno::EINVAL, format!("unknown opcode {:02x}", ins.op)));
+                return Err(err(
+                    pc,
+                    Errno::EINVAL,
+                    format!("unknown opcode {:02x}", ins.op),
+                ));
             }
             let val = Reg::Scalar(Scalar::konst(i64::from(ins.imm) as u64));
-            self.check_mem(pc, st, ins.dst, &base, i64::from(ins.off), size, Access::Write(val))?;
+            self.check_mem(
+                pc,
+                st,
+                ins.dst,
+                &base,
+                i64::from(ins.off),
+                size,
+                Access::Write(val),
+            )?;
             return Ok(());
         }
         if mode == 0xc0 {
@@ -394,30 +524,83 @@ impl<'a> Verifier<'a> {
             }
             let src = self.reg(st, pc, ins.src)?;
             if src.is_pointer() {
-                return Err(err(pc, Errno::EACCES, format!("R{} leaks addr into mem", ins.src)));
+                return Err(err(
+                    pc,
+                    Errno::EACCES,
+                    format!("R{} leaks addr into mem", ins.src),
+                ));
             }
-            if let Reg::Buf { rdonly: true, null_id: None, .. } = base {
-                return Err(err(pc, Errno::EACCES, format!("R{} cannot write into rdonly_buf", ins.dst)));
+            if let Reg::Buf {
+                rdonly: true,
+                null_id: None,
+                ..
+            } = base
+            {
+                return Err(err(
+                    pc,
+                    Errno::EACCES,
+                    format!("R{} cannot write into rdonly_buf", ins.dst),
+                ));
             }
-            self.check_mem(pc, st, ins.dst, &base, i64::from(ins.off), size, Access::Read)?;
-            self.check_mem(pc, st, ins.dst, &base, i64::from(ins.off), size, Access::Write(Reg::Scalar(Scalar::UNKNOWN)))?;
+            self.check_mem(
+                pc,
+                st,
+                ins.dst,
+                &base,
+                i64::from(ins.off),
+                size,
+                Access::Read,
+            )?;
+            self.check_mem(
+                pc,
+                st,
+                ins.dst,
+                &base,
+                i64::from(ins.off),
+                size,
+                Access::Write(Reg::Scalar(Scalar::UNKNOWN)),
+            )?;
             let fetch = ins.imm & 1 != 0;
             if fetch {
                 let dst = if ins.imm == 0xf1 { 0 } else { ins.src };
-                self.set(st, pc, dst, Reg::Scalar(if size == 4 { Scalar::upto(u64::from(u32::MAX)) } else { Scalar::UNKNOWN }))?;
+                self.set(
+                    st,
+                    pc,
+                    dst,
+                    Reg::Scalar(if size == 4 {
+                        Scalar::upto(u64::from(u32::MAX))
+                    } else {
+                        Scalar::UNKNOWN
+                    }),
+                )?;
             }
             return Ok(());
         }
         if mode != 0x60 {
-            return Err(err(pc, Errno::EINVAL, format!("unknown opcode {:02x}", ins.op)));
+            return Err(err(
+                pc,
+                Errno::EINVAL,
+                format!("unknown opcode {:02x}", ins.op),
+            ));
         }
         let val = self.reg(st, pc, ins.src)?;
-        self.check_mem(pc, st, ins.dst, &base, i64::from(ins.off), size, Access::Write(val))?;
+        self.check_mem(
+            pc,
+            st,
+            ins.dst,
+            &base,
+            i64::from(ins.off),
+            size,
+            Access::Write(val),
+        )?;
         Ok(())
     }
 
     /// A load or store of `size` bytes at `base + off` through register `regno`.
-    #[allow(clippy::too_many_arguments, reason = "mirrors the kernel's check_mem_access")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "mirrors the kernel's check_mem_access"
+    )]
     fn check_mem(
         &mut self,
         pc: usize,
@@ -434,32 +617,63 @@ impl<'a> Verifier<'a> {
             Reg::Ctx { off: roff } => {
                 let o = roff + off;
                 if write || size != 8 || !(0..=24).contains(&o) || o % 8 != 0 {
-                    return Err(err(pc, Errno::EACCES, format!("invalid bpf_context access off={o} size={size}")));
+                    return Err(err(
+                        pc,
+                        Errno::EACCES,
+                        format!("invalid bpf_context access off={o} size={size}"),
+                    ));
                 }
                 Ok(match o {
                     0 => Reg::IterMeta { off: 0 },
                     8 => Reg::BpfMap { off: 0 },
                     16 => {
                         let id = self.new_id();
-                        Reg::Buf { rdonly: true, null_id: Some(id), off: 0, var: None }
+                        Reg::Buf {
+                            rdonly: true,
+                            null_id: Some(id),
+                            off: 0,
+                            var: None,
+                        }
                     }
                     _ => {
                         let id = self.new_id();
-                        Reg::Buf { rdonly: false, null_id: Some(id), off: 0, var: None }
+                        Reg::Buf {
+                            rdonly: false,
+                            null_id: Some(id),
+                            off: 0,
+                            var: None,
+                        }
                     }
                 })
             }
-            Reg::Buf { rdonly, null_id, off: boff, var } => {
+            Reg::Buf {
+                rdonly,
+                null_id,
+                off: boff,
+                var,
+            } => {
                 if null_id.is_some() {
-                    return Err(err(pc, Errno::EACCES, format!("R{regno} invalid mem access '{}'", base.type_name())));
+                    return Err(err(
+                        pc,
+                        Errno::EACCES,
+                        format!("R{regno} invalid mem access '{}'", base.type_name()),
+                    ));
                 }
                 if write && *rdonly {
-                    return Err(err(pc, Errno::EACCES, format!("R{regno} cannot write into rdonly_buf")));
+                    return Err(err(
+                        pc,
+                        Errno::EACCES,
+                        format!("R{regno} cannot write into rdonly_buf"),
+                    ));
                 }
                 let o = boff + off;
                 let kind = if *rdonly { "rdonly" } else { "rdwr" };
                 if o < 0 {
-                    return Err(err(pc, Errno::EACCES, format!("R{regno} invalid {kind} buffer access: off={o}, size={size}")));
+                    return Err(err(
+                        pc,
+                        Errno::EACCES,
+                        format!("R{regno} invalid {kind} buffer access: off={o}, size={size}"),
+                    ));
                 }
                 if let Some(v) = var {
                     return Err(err(
@@ -481,7 +695,11 @@ impl<'a> Verifier<'a> {
                 self.note_stack(*frame, o);
                 if o < -MAX_BPF_STACK || o + sz > 0 {
                     let what = if write { "write to" } else { "read from" };
-                    return Err(err(pc, Errno::EACCES, format!("invalid {what} stack R{regno} off={o} size={size}")));
+                    return Err(err(
+                        pc,
+                        Errno::EACCES,
+                        format!("invalid {what} stack R{regno} off={o} size={size}"),
+                    ));
                 }
                 let frame = *frame as usize;
                 match access {
@@ -489,16 +707,33 @@ impl<'a> Verifier<'a> {
                         stack_write(&mut st.frames[frame], o, size, v);
                         Ok(Reg::NotInit)
                     }
-                    Access::Read => stack_read(&st.frames[frame], o, size)
-                        .ok_or_else(|| err(pc, Errno::EACCES, format!("invalid read from stack R{regno} off={o} size={size}"))),
+                    Access::Read => stack_read(&st.frames[frame], o, size).ok_or_else(|| {
+                        err(
+                            pc,
+                            Errno::EACCES,
+                            format!("invalid read from stack R{regno} off={o} size={size}"),
+                        )
+                    }),
                 }
             }
-            Reg::MapValue { map, off: moff, var, null_id } => {
+            Reg::MapValue {
+                map,
+                off: moff,
+                var,
+                null_id,
+            } => {
                 if null_id.is_some() {
-                    return Err(err(pc, Errno::EACCES, format!("R{regno} invalid mem access '{}'", base.type_name())));
+                    return Err(err(
+                        pc,
+                        Errno::EACCES,
+                        format!("R{regno} invalid mem access '{}'", base.type_name()),
+                    ));
                 }
                 let (lo, hi) = match var {
-                    Some(v) => (moff + off + v.smin.max(0), (moff + off).saturating_add(i64::try_from(v.umax).unwrap_or(i64::MAX))),
+                    Some(v) => (
+                        moff + off + v.smin.max(0),
+                        (moff + off).saturating_add(i64::try_from(v.umax).unwrap_or(i64::MAX)),
+                    ),
                     None => (moff + off, moff + off),
                 };
                 if var.is_some_and(|v| v.smin < 0) {
@@ -508,15 +743,39 @@ impl<'a> Verifier<'a> {
                     return Err(err(
                         pc,
                         Errno::EACCES,
-                        format!("invalid access to map value, value_size={} off={} size={size}", map.vs, if var.is_some() { hi } else { lo }),
+                        format!(
+                            "invalid access to map value, value_size={} off={} size={size}",
+                            map.vs,
+                            if var.is_some() { hi } else { lo }
+                        ),
                     ));
                 }
                 if write && map.readonly {
-                    return Err(err(pc, Errno::EACCES, format!("write into map forbidden, value_size={} off={lo} size={size}", map.vs)));
+                    return Err(err(
+                        pc,
+                        Errno::EACCES,
+                        format!(
+                            "write into map forbidden, value_size={} off={lo} size={size}",
+                            map.vs
+                        ),
+                    ));
+                }
+                if let (Access::Read, Some(data), None, 1..=8) = (&access, &map.frozen, var, size) {
+                    // A frozen read-only map (.rodata): Linux reads the constant.
+                    let at = usize::try_from(lo).unwrap_or(usize::MAX);
+                    if let Some(bytes) = data.get(at..at.saturating_add(size as usize)) {
+                        let mut b = [0u8; 8];
+                        b[..bytes.len()].copy_from_slice(bytes);
+                        return Ok(Reg::Scalar(Scalar::konst(u64::from_le_bytes(b))));
+                    }
                 }
                 if let Access::Write(v) = &access {
                     if v.is_pointer() {
-                        return Err(err(pc, Errno::EACCES, format!("R{} leaks addr into map", regno)));
+                        return Err(err(
+                            pc,
+                            Errno::EACCES,
+                            format!("R{} leaks addr into map", regno),
+                        ));
                     }
                 }
                 Ok(Reg::Scalar(load_scalar(size)))
@@ -529,7 +788,11 @@ impl<'a> Verifier<'a> {
                 match (o, size) {
                     (0, 8) => Ok(Reg::SeqFile { off: 0 }),
                     (8 | 16, 8) => Ok(Reg::Scalar(Scalar::UNKNOWN)),
-                    _ => Err(err(pc, Errno::EACCES, format!("access beyond struct bpf_iter_meta at off {o} size {size}"))),
+                    _ => Err(err(
+                        pc,
+                        Errno::EACCES,
+                        format!("access beyond struct bpf_iter_meta at off {o} size {size}"),
+                    )),
                 }
             }
             Reg::BpfMap { off: moff } => {
@@ -538,7 +801,11 @@ impl<'a> Verifier<'a> {
                     return Err(err(pc, Errno::EACCES, "only read is supported"));
                 }
                 if o < 0 || o + sz > crate::elf::core::BPF_MAP_MODEL_SIZE as i64 {
-                    return Err(err(pc, Errno::EACCES, format!("access beyond struct bpf_map at off {o} size {size}")));
+                    return Err(err(
+                        pc,
+                        Errno::EACCES,
+                        format!("access beyond struct bpf_map at off {o} size {size}"),
+                    ));
                 }
                 Ok(Reg::Scalar(load_scalar(size)))
             }
@@ -548,9 +815,11 @@ impl<'a> Verifier<'a> {
                 }
                 Ok(Reg::Scalar(load_scalar(size)))
             }
-            Reg::Scalar(_) | Reg::MapPtr(_) | Reg::NotInit => {
-                Err(err(pc, Errno::EACCES, format!("R{regno} invalid mem access '{}'", base.type_name())))
-            }
+            Reg::Scalar(_) | Reg::MapPtr(_) | Reg::NotInit => Err(err(
+                pc,
+                Errno::EACCES,
+                format!("R{regno} invalid mem access '{}'", base.type_name()),
+            )),
         }
     }
 
@@ -559,17 +828,31 @@ impl<'a> Verifier<'a> {
         let code = ins.op & 0xf0;
         let x = ins.op & 0x08 != 0;
         if code == 0xe0 || code == 0xf0 {
-            return Err(err(pc, Errno::EINVAL, format!("unknown opcode {:02x}", ins.op)));
+            return Err(err(
+                pc,
+                Errno::EINVAL,
+                format!("unknown opcode {:02x}", ins.op),
+            ));
         }
         if code == 0xd0 {
             let d = self.reg(st, pc, ins.dst)?;
             if d.is_pointer() {
-                return Err(err(pc, Errno::EACCES, format!("R{} pointer arithmetic prohibited", ins.dst)));
+                return Err(err(
+                    pc,
+                    Errno::EACCES,
+                    format!("R{} pointer arithmetic prohibited", ins.dst),
+                ));
             }
             let v = match (d, ins.imm) {
                 (Reg::Scalar(s), w) if matches!(w, 16 | 32 | 64) => match s.value() {
                     Some(c) => Scalar::konst(swap(c, w, is64 || ins.op & 0x08 != 0)),
-                    None => if w == 64 { Scalar::UNKNOWN } else { Scalar::upto((1u64 << w) - 1) },
+                    None => {
+                        if w == 64 {
+                            Scalar::UNKNOWN
+                        } else {
+                            Scalar::upto((1u64 << w) - 1)
+                        }
+                    }
                 },
                 _ => return Err(err(pc, Errno::EINVAL, "BPF_END uses reserved fields")),
             };
@@ -578,12 +861,24 @@ impl<'a> Verifier<'a> {
         if code == 0x80 {
             let d = self.reg(st, pc, ins.dst)?;
             let Reg::Scalar(s) = d else {
-                return Err(err(pc, Errno::EACCES, format!("R{} pointer arithmetic prohibited", ins.dst)));
+                return Err(err(
+                    pc,
+                    Errno::EACCES,
+                    format!("R{} pointer arithmetic prohibited", ins.dst),
+                ));
             };
-            let v = if is64 { Scalar::alu64(0x10, Scalar::konst(0), s) } else { Scalar::alu32(0x10, Scalar::konst(0), s) };
+            let v = if is64 {
+                Scalar::alu64(0x10, Scalar::konst(0), s)
+            } else {
+                Scalar::alu32(0x10, Scalar::konst(0), s)
+            };
             return self.set(st, pc, ins.dst, Reg::Scalar(v));
         }
-        let src = if x { self.reg(st, pc, ins.src)? } else { Reg::Scalar(Scalar::konst(i64::from(ins.imm) as u64)) };
+        let src = if x {
+            self.reg(st, pc, ins.src)?
+        } else {
+            Reg::Scalar(Scalar::konst(i64::from(ins.imm) as u64))
+        };
         if code == 0xb0 {
             // mov
             let v = if is64 {
@@ -593,14 +888,24 @@ impl<'a> Verifier<'a> {
                             Some(c) => Scalar::konst(sext(c, ins.off)),
                             None => Scalar::UNKNOWN,
                         }),
-                        _ => return Err(err(pc, Errno::EACCES, format!("R{} sign-extension part of pointer", ins.src))),
+                        _ => {
+                            return Err(err(
+                                pc,
+                                Errno::EACCES,
+                                format!("R{} sign-extension part of pointer", ins.src),
+                            ))
+                        }
                     }
                 } else {
                     src
                 }
             } else {
                 match src {
-                    Reg::Scalar(s) => Reg::Scalar(if x { s.low32() } else { Scalar::konst(u64::from(ins.imm as u32)) }),
+                    Reg::Scalar(s) => Reg::Scalar(if x {
+                        s.low32()
+                    } else {
+                        Scalar::konst(u64::from(ins.imm as u32))
+                    }),
                     _ => Reg::Scalar(Scalar::upto(u64::from(u32::MAX))),
                 }
             };
@@ -617,10 +922,18 @@ impl<'a> Verifier<'a> {
             }
         }
         let result = match (&dst, &src) {
-            (Reg::Scalar(a), Reg::Scalar(b)) => Reg::Scalar(if is64 { Scalar::alu64(code, *a, *b) } else { Scalar::alu32(code, *a, *b) }),
+            (Reg::Scalar(a), Reg::Scalar(b)) => Reg::Scalar(if is64 {
+                Scalar::alu64(code, *a, *b)
+            } else {
+                Scalar::alu32(code, *a, *b)
+            }),
             (p, Reg::Scalar(b)) if p.is_pointer() => {
                 if !is64 {
-                    return Err(err(pc, Errno::EACCES, format!("R{} 32-bit pointer arithmetic prohibited", ins.dst)));
+                    return Err(err(
+                        pc,
+                        Errno::EACCES,
+                        format!("R{} 32-bit pointer arithmetic prohibited", ins.dst),
+                    ));
                 }
                 self.ptr_arith(pc, ins.dst, p, code, *b, ins.src, x)?
             }
@@ -629,66 +942,178 @@ impl<'a> Verifier<'a> {
             }
             (p, q) if p.is_pointer() && q.is_pointer() && code == 0x10 && is64 => {
                 if std::mem::discriminant(p) != std::mem::discriminant(q) {
-                    return Err(err(pc, Errno::EACCES, format!("R{} pointer arithmetic on {} prohibited", ins.dst, p.type_name())));
+                    return Err(err(
+                        pc,
+                        Errno::EACCES,
+                        format!(
+                            "R{} pointer arithmetic on {} prohibited",
+                            ins.dst,
+                            p.type_name()
+                        ),
+                    ));
                 }
                 Reg::Scalar(Scalar::UNKNOWN)
             }
             (p, _) if p.is_pointer() => {
-                return Err(err(pc, Errno::EACCES, format!("R{} pointer arithmetic with {} operator prohibited", ins.dst, op_name(code))));
+                return Err(err(
+                    pc,
+                    Errno::EACCES,
+                    format!(
+                        "R{} pointer arithmetic with {} operator prohibited",
+                        ins.dst,
+                        op_name(code)
+                    ),
+                ));
             }
             _ => {
-                return Err(err(pc, Errno::EACCES, format!("R{} pointer arithmetic on {} prohibited", ins.src, src.type_name())));
+                return Err(err(
+                    pc,
+                    Errno::EACCES,
+                    format!(
+                        "R{} pointer arithmetic on {} prohibited",
+                        ins.src,
+                        src.type_name()
+                    ),
+                ));
             }
         };
         self.set(st, pc, ins.dst, result)
     }
 
     /// `ptr += scalar` / `ptr -= scalar` (`adjust_ptr_min_max_vals`).
-    #[allow(clippy::too_many_arguments, reason = "mirrors the kernel's adjust_ptr_min_max_vals")]
-    fn ptr_arith(&mut self, pc: usize, preg: u8, p: &Reg, code: u8, s: Scalar, _sreg: u8, _x: bool) -> Result<Reg, VerifyError> {
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "mirrors the kernel's adjust_ptr_min_max_vals"
+    )]
+    fn ptr_arith(
+        &mut self,
+        pc: usize,
+        preg: u8,
+        p: &Reg,
+        code: u8,
+        s: Scalar,
+        _sreg: u8,
+        _x: bool,
+    ) -> Result<Reg, VerifyError> {
         if p.null_id().is_some() {
-            return Err(err(pc, Errno::EACCES, format!("R{preg} pointer arithmetic on {} prohibited, null-check it first", p.type_name())));
+            return Err(err(
+                pc,
+                Errno::EACCES,
+                format!(
+                    "R{preg} pointer arithmetic on {} prohibited, null-check it first",
+                    p.type_name()
+                ),
+            ));
         }
         if code != 0x00 && code != 0x10 {
-            return Err(err(pc, Errno::EACCES, format!("R{preg} pointer arithmetic with {} operator prohibited", op_name(code))));
+            return Err(err(
+                pc,
+                Errno::EACCES,
+                format!(
+                    "R{preg} pointer arithmetic with {} operator prohibited",
+                    op_name(code)
+                ),
+            ));
         }
-        let c = s.value().map(|v| if code == 0x10 { (v as i64).wrapping_neg() } else { v as i64 });
+        let c = s.value().map(|v| {
+            if code == 0x10 {
+                (v as i64).wrapping_neg()
+            } else {
+                v as i64
+            }
+        });
         let add = |off: i64| -> Option<i64> { c.and_then(|c| off.checked_add(c)) };
         Ok(match p {
             Reg::Ctx { off } => match add(*off) {
                 Some(o) => Reg::Ctx { off: o },
-                None => return Err(err(pc, Errno::EACCES, format!("R{preg} variable ctx access var_off=({:#x}; {:#x}) disallowed", s.var_off.value, s.var_off.mask))),
+                None => {
+                    return Err(err(
+                        pc,
+                        Errno::EACCES,
+                        format!(
+                            "R{preg} variable ctx access var_off=({:#x}; {:#x}) disallowed",
+                            s.var_off.value, s.var_off.mask
+                        ),
+                    ))
+                }
             },
             Reg::Stack { frame, off } => match add(*off) {
-                Some(o) => Reg::Stack { frame: *frame, off: o },
-                None => return Err(err(pc, Errno::EACCES, format!("R{preg} variable stack access prohibited"))),
+                Some(o) => Reg::Stack {
+                    frame: *frame,
+                    off: o,
+                },
+                None => {
+                    return Err(err(
+                        pc,
+                        Errno::EACCES,
+                        format!("R{preg} variable stack access prohibited"),
+                    ))
+                }
             },
             Reg::IterMeta { off } | Reg::SeqFile { off } | Reg::BpfMap { off } => {
-                let o = add(*off).ok_or_else(|| err(pc, Errno::EACCES, format!("R{preg} pointer arithmetic on {} prohibited", p.type_name())))?;
+                let o = add(*off).ok_or_else(|| {
+                    err(
+                        pc,
+                        Errno::EACCES,
+                        format!("R{preg} pointer arithmetic on {} prohibited", p.type_name()),
+                    )
+                })?;
                 match p {
                     Reg::IterMeta { .. } => Reg::IterMeta { off: o },
                     Reg::SeqFile { .. } => Reg::SeqFile { off: o },
                     _ => Reg::BpfMap { off: o },
                 }
             }
-            Reg::Buf { rdonly, off, var, .. } => match (add(*off), var) {
-                (Some(o), v) => Reg::Buf { rdonly: *rdonly, null_id: None, off: o, var: *v },
-                (None, _) => Reg::Buf { rdonly: *rdonly, null_id: None, off: *off, var: Some(s) },
+            Reg::Buf {
+                rdonly, off, var, ..
+            } => match (add(*off), var) {
+                (Some(o), v) => Reg::Buf {
+                    rdonly: *rdonly,
+                    null_id: None,
+                    off: o,
+                    var: *v,
+                },
+                (None, _) => Reg::Buf {
+                    rdonly: *rdonly,
+                    null_id: None,
+                    off: *off,
+                    var: Some(s),
+                },
             },
             Reg::MapValue { map, off, var, .. } => match add(*off) {
-                Some(o) => Reg::MapValue { map: map.clone(), off: o, var: *var, null_id: None },
+                Some(o) => Reg::MapValue {
+                    map: map.clone(),
+                    off: o,
+                    var: *var,
+                    null_id: None,
+                },
                 None => {
                     let v = match var {
                         Some(old) => Scalar::alu64(0x00, *old, s),
                         None => s,
                     };
                     if code == 0x10 {
-                        return Err(err(pc, Errno::EACCES, format!("R{preg} tried to subtract pointer from scalar")));
+                        return Err(err(
+                            pc,
+                            Errno::EACCES,
+                            format!("R{preg} tried to subtract pointer from scalar"),
+                        ));
                     }
-                    Reg::MapValue { map: map.clone(), off: *off, var: Some(v), null_id: None }
+                    Reg::MapValue {
+                        map: map.clone(),
+                        off: *off,
+                        var: Some(v),
+                        null_id: None,
+                    }
                 }
             },
-            Reg::MapPtr(_) => return Err(err(pc, Errno::EACCES, format!("R{preg} pointer arithmetic on map_ptr prohibited"))),
+            Reg::MapPtr(_) => {
+                return Err(err(
+                    pc,
+                    Errno::EACCES,
+                    format!("R{preg} pointer arithmetic on map_ptr prohibited"),
+                ))
+            }
             Reg::Scalar(_) | Reg::NotInit => Reg::Scalar(Scalar::UNKNOWN),
         })
     }
@@ -698,7 +1123,11 @@ impl<'a> Verifier<'a> {
         let code = ins.op & 0xf0;
         match code {
             0x00 => {
-                let off = if class32 { i64::from(ins.imm) } else { i64::from(ins.off) };
+                let off = if class32 {
+                    i64::from(ins.imm)
+                } else {
+                    i64::from(ins.off)
+                };
                 return Ok(Flow::Next((pc as i64 + 1 + off) as usize));
             }
             0x80 => return self.check_call(pc, st, ins),
@@ -706,11 +1135,19 @@ impl<'a> Verifier<'a> {
             _ => {}
         }
         if code > 0xd0 {
-            return Err(err(pc, Errno::EINVAL, format!("unknown opcode {:02x}", ins.op)));
+            return Err(err(
+                pc,
+                Errno::EINVAL,
+                format!("unknown opcode {:02x}", ins.op),
+            ));
         }
         let x = ins.op & 0x08 != 0;
         let a = self.reg(st, pc, ins.dst)?;
-        let b = if x { self.reg(st, pc, ins.src)? } else { Reg::Scalar(Scalar::konst(i64::from(ins.imm) as u64)) };
+        let b = if x {
+            self.reg(st, pc, ins.src)?
+        } else {
+            Reg::Scalar(Scalar::konst(i64::from(ins.imm) as u64))
+        };
         let target = (pc as i64 + 1 + i64::from(ins.off)) as usize;
         // NULL checks: ptr_or_null ==/!= 0
         if let (Some(id), Reg::Scalar(z)) = (a.null_id(), &b) {
@@ -726,16 +1163,31 @@ impl<'a> Verifier<'a> {
             }
         }
         if a.is_pointer() || b.is_pointer() {
-            if a.is_pointer() && !b.is_pointer() && !matches!(b, Reg::Scalar(ref s) if s.value() == Some(0)) {
-                return Err(err(pc, Errno::EACCES, format!("R{} pointer comparison prohibited", ins.dst)));
+            if a.is_pointer()
+                && !b.is_pointer()
+                && !matches!(b, Reg::Scalar(ref s) if s.value() == Some(0))
+            {
+                return Err(err(
+                    pc,
+                    Errno::EACCES,
+                    format!("R{} pointer comparison prohibited", ins.dst),
+                ));
             }
             let other = st.clone();
             return Ok(Flow::Fork(pc + 1, other, target));
         }
         let (Reg::Scalar(sa), Reg::Scalar(sb)) = (a, b) else {
-            return Err(err(pc, Errno::EACCES, format!("R{} pointer comparison prohibited", ins.dst)));
+            return Err(err(
+                pc,
+                Errno::EACCES,
+                format!("R{} pointer comparison prohibited", ins.dst),
+            ));
         };
-        let (sa, sb) = if class32 { (sa.low32(), sb.low32()) } else { (sa, sb) };
+        let (sa, sb) = if class32 {
+            (sa.low32(), sb.low32())
+        } else {
+            (sa, sb)
+        };
         match decide(code, &sa, &sb, class32) {
             Some(true) => Ok(Flow::Next(target)),
             Some(false) => Ok(Flow::Next(pc + 1)),
@@ -775,14 +1227,28 @@ impl<'a> Verifier<'a> {
                     Err(err(pc, Errno::EINVAL, format!("At program exit the register R0 has smin={} smax={} should have been in [0, 1]", s.smin, s.smax)))
                 }
             }
-            other => Err(err(pc, Errno::EACCES, format!("At program exit the register R0 is not a known value ({})", other.type_name()))),
+            other => Err(err(
+                pc,
+                Errno::EACCES,
+                format!(
+                    "At program exit the register R0 is not a known value ({})",
+                    other.type_name()
+                ),
+            )),
         }
     }
 
     fn check_call(&mut self, pc: usize, st: &mut State, ins: Insn) -> Result<Flow, VerifyError> {
         if ins.src == 1 {
             if st.frames.len() >= 8 {
-                return Err(err(pc, Errno::E2BIG, format!("the call stack of {} frames is too deep", st.frames.len() + 1)));
+                return Err(err(
+                    pc,
+                    Errno::E2BIG,
+                    format!(
+                        "the call stack of {} frames is too deep",
+                        st.frames.len() + 1
+                    ),
+                ));
             }
             let target = (pc as i64 + 1 + i64::from(ins.imm)) as usize;
             let frame_no = st.frames.len() as u8;
@@ -794,17 +1260,29 @@ impl<'a> Verifier<'a> {
             return Ok(Flow::Next(target));
         }
         if ins.src != 0 {
-            return Err(err(pc, Errno::EINVAL, "calling kernel functions is not supported by this emulator"));
+            return Err(err(
+                pc,
+                Errno::EINVAL,
+                "calling kernel functions is not supported by this emulator",
+            ));
         }
         let id = ins.imm as u32;
         let Some(name) = helper_name(id) else {
             return Err(err(pc, Errno::EINVAL, format!("invalid func unknown#{id}")));
         };
         if id == 148 || id == 119 {
-            return Err(err(pc, Errno::EINVAL, "helper call might sleep in a non-sleepable prog"));
+            return Err(err(
+                pc,
+                Errno::EINVAL,
+                "helper call might sleep in a non-sleepable prog",
+            ));
         }
         let Some(proto) = proto(id) else {
-            return Err(err(pc, Errno::EINVAL, format!("program of this type cannot use helper {name}#{id}")));
+            return Err(err(
+                pc,
+                Errno::EINVAL,
+                format!("program of this type cannot use helper {name}#{id}"),
+            ));
         };
         let mut last_mem: Option<(u8, Reg)> = None;
         let mut map_arg: Option<MapRef> = None;
@@ -822,16 +1300,32 @@ impl<'a> Verifier<'a> {
                 }
                 Arg::SeqFile => {
                     if !matches!(v, Reg::SeqFile { off: 0 }) {
-                        return Err(err(pc, Errno::EACCES, format!("R{r} type={} expected=trusted_ptr_", v.type_name())));
+                        return Err(err(
+                            pc,
+                            Errno::EACCES,
+                            format!("R{r} type={} expected=trusted_ptr_", v.type_name()),
+                        ));
                     }
                 }
                 Arg::ConstMap => match v {
                     Reg::MapPtr(m) => map_arg = Some(m),
-                    other => return Err(err(pc, Errno::EACCES, format!("R{r} type={} expected=map_ptr", other.type_name()))),
+                    other => {
+                        return Err(err(
+                            pc,
+                            Errno::EACCES,
+                            format!("R{r} type={} expected=map_ptr", other.type_name()),
+                        ))
+                    }
                 },
                 Arg::MapKey | Arg::MapValue => {
-                    let m = map_arg.clone().ok_or_else(|| err(pc, Errno::EACCES, "invalid map_ptr to access map->key"))?;
-                    let size = if matches!(arg, Arg::MapKey) { m.ks } else { m.vs };
+                    let m = map_arg.clone().ok_or_else(|| {
+                        err(pc, Errno::EACCES, "invalid map_ptr to access map->key")
+                    })?;
+                    let size = if matches!(arg, Arg::MapKey) {
+                        m.ks
+                    } else {
+                        m.vs
+                    };
                     self.check_helper_mem(pc, st, r, &v, u64::from(size), false)?;
                 }
                 Arg::Mem { write, null_ok } => {
@@ -846,13 +1340,27 @@ impl<'a> Verifier<'a> {
                 }
                 Arg::Size { zero_ok } => {
                     let Reg::Scalar(s) = v else {
-                        return Err(err(pc, Errno::EACCES, format!("R{r} type={} expected=scalar", v.type_name())));
+                        return Err(err(
+                            pc,
+                            Errno::EACCES,
+                            format!("R{r} type={} expected=scalar", v.type_name()),
+                        ));
                     };
                     if s.smin < 0 {
-                        return Err(err(pc, Errno::EACCES, format!("R{r} min value is negative, either use unsigned or 'var &= const'")));
+                        return Err(err(
+                            pc,
+                            Errno::EACCES,
+                            format!(
+                                "R{r} min value is negative, either use unsigned or 'var &= const'"
+                            ),
+                        ));
                     }
                     if s.umin == 0 && !zero_ok {
-                        return Err(err(pc, Errno::EACCES, format!("R{r} invalid zero-sized read: u64=[{},{}]", s.umin, s.umax)));
+                        return Err(err(
+                            pc,
+                            Errno::EACCES,
+                            format!("R{r} invalid zero-sized read: u64=[{},{}]", s.umin, s.umax),
+                        ));
                     }
                     if s.umax >= 1 << 29 {
                         return Err(err(pc, Errno::EACCES, format!("R{r} unbounded memory access, use 'var &= const' or 'if (var < const)'")));
@@ -873,17 +1381,36 @@ impl<'a> Verifier<'a> {
         f.regs[0] = match proto.ret {
             Ret::Integer => Reg::Scalar(Scalar::UNKNOWN),
             Ret::MapValueOrNull => {
-                let m = map_arg.unwrap_or(MapRef { name: String::new(), ks: 0, vs: 0, readonly: false });
+                let m = map_arg.unwrap_or(MapRef {
+                    name: String::new(),
+                    ks: 0,
+                    vs: 0,
+                    readonly: false,
+                    frozen: None,
+                });
                 let id = self.next_id;
                 self.next_id += 1;
-                Reg::MapValue { map: m, off: 0, var: None, null_id: Some(id) }
+                Reg::MapValue {
+                    map: m,
+                    off: 0,
+                    var: None,
+                    null_id: Some(id),
+                }
             }
         };
         Ok(Flow::Next(pc + 1))
     }
 
     /// A helper reading (or writing) `size` bytes through register `r`.
-    fn check_helper_mem(&mut self, pc: usize, st: &mut State, r: u8, v: &Reg, size: u64, write: bool) -> Result<(), VerifyError> {
+    fn check_helper_mem(
+        &mut self,
+        pc: usize,
+        st: &mut State,
+        r: u8,
+        v: &Reg,
+        size: u64,
+        write: bool,
+    ) -> Result<(), VerifyError> {
         let size32 = u32::try_from(size).unwrap_or(u32::MAX);
         match v {
             Reg::Stack { frame, off } => {
@@ -891,7 +1418,11 @@ impl<'a> Verifier<'a> {
                 let f = &mut st.frames[*frame as usize];
                 let end = off + size as i64;
                 if *off < -MAX_BPF_STACK || end > 0 {
-                    return Err(err(pc, Errno::EACCES, format!("invalid indirect access to stack R{r} off={off} size={size}")));
+                    return Err(err(
+                        pc,
+                        Errno::EACCES,
+                        format!("invalid indirect access to stack R{r} off={off} size={size}"),
+                    ));
                 }
                 if write {
                     stack_write(f, *off, size32, Reg::Scalar(Scalar::UNKNOWN));
@@ -905,7 +1436,11 @@ impl<'a> Verifier<'a> {
                 Ok(())
             }
             Reg::MapValue { .. } | Reg::Buf { .. } => {
-                let access = if write { Access::Write(Reg::Scalar(Scalar::UNKNOWN)) } else { Access::Read };
+                let access = if write {
+                    Access::Write(Reg::Scalar(Scalar::UNKNOWN))
+                } else {
+                    Access::Read
+                };
                 // One access of the whole size at the pointer: bounds-checks map values and
                 // records max_rdonly/rdwr_access for buffers, as Linux does for helpers.
                 self.check_mem(pc, st, r, &v.clone(), 0, size32, access)?;
@@ -947,7 +1482,11 @@ fn size_of(op: u8) -> u32 {
 }
 
 fn load_scalar(size: u32) -> Scalar {
-    if size >= 8 { Scalar::UNKNOWN } else { Scalar::upto((1u64 << (8 * size)) - 1) }
+    if size >= 8 {
+        Scalar::UNKNOWN
+    } else {
+        Scalar::upto((1u64 << (8 * size)) - 1)
+    }
 }
 
 fn sext(v: u64, bits: i16) -> u64 {
@@ -973,8 +1512,14 @@ fn swap(v: u64, width: i32, to_be: bool) -> u64 {
 fn mem_arg_ok(v: &Reg, write: bool) -> bool {
     match v {
         Reg::Stack { .. } => true,
-        Reg::MapValue { null_id: None, map, .. } => !(write && map.readonly),
-        Reg::Buf { null_id: None, rdonly, .. } => !(write && *rdonly),
+        Reg::MapValue {
+            null_id: None, map, ..
+        } => !(write && map.readonly),
+        Reg::Buf {
+            null_id: None,
+            rdonly,
+            ..
+        } => !(write && *rdonly),
         Reg::BpfMap { .. } | Reg::IterMeta { .. } | Reg::SeqFile { .. } => !write,
         _ => false,
     }
@@ -1136,7 +1681,11 @@ fn stack_read(f: &Frame, off: i64, size: u32) -> Option<Reg> {
             Byte::Zero => {}
         }
     }
-    Some(Reg::Scalar(if all_zero { Scalar::konst(0) } else { load_scalar(size) }))
+    Some(Reg::Scalar(if all_zero {
+        Scalar::konst(0)
+    } else {
+        load_scalar(size)
+    }))
 }
 
 /// Registers whose state differs, as `R1=... R2=...`.
@@ -1187,9 +1736,18 @@ struct Proto {
 /// The helpers an `iter/bpf_map_elem` program may call, with the argument kinds checked.
 fn proto(id: u32) -> Option<Proto> {
     use Arg::*;
-    const RO: Arg = Mem { write: false, null_ok: false };
-    const RO_NULL: Arg = Mem { write: false, null_ok: true };
-    const WR: Arg = Mem { write: true, null_ok: false };
+    const RO: Arg = Mem {
+        write: false,
+        null_ok: false,
+    };
+    const RO_NULL: Arg = Mem {
+        write: false,
+        null_ok: true,
+    };
+    const WR: Arg = Mem {
+        write: true,
+        null_ok: false,
+    };
     const SZ: Arg = Size { zero_ok: false };
     const SZ0: Arg = Size { zero_ok: true };
     let (args, ret): (&'static [Arg], Ret) = match id {

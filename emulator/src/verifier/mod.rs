@@ -63,6 +63,13 @@ pub struct VerifierLog(pub String);
 
 impl VerifierLog {
     fn line(&mut self, s: &str) {
+        if self.0.len() < check::MAX_LOG {
+            self.0.push_str(s);
+            self.0.push('\n');
+        }
+    }
+
+    fn final_line(&mut self, s: &str) {
         self.0.push_str(s);
         self.0.push('\n');
     }
@@ -108,9 +115,9 @@ pub fn verify(env: &Env<'_>) -> Result<Verified, Box<Rejected>> {
     match v.run() {
         Ok(()) => {
             let depth = v.stack_line();
-            v.log.line(&depth);
+            v.log.final_line(&depth);
             let stats = v.stats_line();
-            v.log.line(&stats);
+            v.log.final_line(&stats);
             Ok(Verified {
                 max_rdonly_access: v.max_rdonly,
                 max_rdwr_access: v.max_rdwr,
@@ -119,11 +126,11 @@ pub fn verify(env: &Env<'_>) -> Result<Verified, Box<Rejected>> {
             })
         }
         Err(error) => {
-            v.log.line(&error.message);
+            v.log.final_line(&error.message);
             let depth = v.stack_line();
-            v.log.line(&depth);
+            v.log.final_line(&depth);
             let stats = v.stats_line();
-            v.log.line(&stats);
+            v.log.final_line(&stats);
             Err(Box::new(Rejected { error, log: v.log }))
         }
     }
@@ -132,8 +139,18 @@ pub fn verify(env: &Env<'_>) -> Result<Verified, Box<Rejected>> {
 /// Linux's attach-time check of a map-element iterator (`bpf_iter_attach_map`): the largest
 /// key access must fit the key, the largest value access the value (per-CPU maps:
 /// `round_up(value_size, 8) * possible CPUs`). `Err(EACCES)` when it does not.
-pub fn attach_check(v: &Verified, key_size: u32, value_size: u32, percpu: bool, ncpus: u32) -> Result<(), Errno> {
-    let value_bound = if percpu { value_size.div_ceil(8) * 8 * ncpus } else { value_size };
+pub fn attach_check(
+    v: &Verified,
+    key_size: u32,
+    value_size: u32,
+    percpu: bool,
+    ncpus: u32,
+) -> Result<(), Errno> {
+    let value_bound = if percpu {
+        value_size.div_ceil(8) * 8 * ncpus
+    } else {
+        value_size
+    };
     if v.max_rdonly_access > key_size || v.max_rdwr_access > value_bound {
         return Err(Errno::EACCES);
     }

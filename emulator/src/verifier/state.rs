@@ -19,7 +19,10 @@ pub struct Tnum {
 
 impl Tnum {
     /// Nothing known.
-    pub const UNKNOWN: Tnum = Tnum { value: 0, mask: u64::MAX };
+    pub const UNKNOWN: Tnum = Tnum {
+        value: 0,
+        mask: u64::MAX,
+    };
 
     /// Exactly `v`.
     pub const fn konst(v: u64) -> Tnum {
@@ -34,7 +37,10 @@ impl Tnum {
             return Tnum::UNKNOWN;
         }
         let delta = (1u64 << bits) - 1;
-        Tnum { value: min & !delta, mask: delta }
+        Tnum {
+            value: min & !delta,
+            mask: delta,
+        }
     }
 
     /// Whether every bit is known.
@@ -46,19 +52,28 @@ impl Tnum {
         let alpha = self.value | self.mask;
         let beta = o.value | o.mask;
         let v = self.value & o.value;
-        Tnum { value: v, mask: alpha & beta & !v }
+        Tnum {
+            value: v,
+            mask: alpha & beta & !v,
+        }
     }
 
     fn or(self, o: Tnum) -> Tnum {
         let v = self.value | o.value;
         let mu = self.mask | o.mask;
-        Tnum { value: v, mask: mu & !v }
+        Tnum {
+            value: v,
+            mask: mu & !v,
+        }
     }
 
     fn xor(self, o: Tnum) -> Tnum {
         let v = self.value ^ o.value;
         let mu = self.mask | o.mask;
-        Tnum { value: v & !mu, mask: mu }
+        Tnum {
+            value: v & !mu,
+            mask: mu,
+        }
     }
 
     fn add(self, o: Tnum) -> Tnum {
@@ -67,7 +82,10 @@ impl Tnum {
         let sigma = sm.wrapping_add(sv);
         let chi = sigma ^ sv;
         let mu = chi | self.mask | o.mask;
-        Tnum { value: sv & !mu, mask: mu }
+        Tnum {
+            value: sv & !mu,
+            mask: mu,
+        }
     }
 
     fn sub(self, o: Tnum) -> Tnum {
@@ -76,19 +94,31 @@ impl Tnum {
         let beta = dv.wrapping_sub(o.mask);
         let chi = alpha ^ beta;
         let mu = chi | self.mask | o.mask;
-        Tnum { value: dv & !mu, mask: mu }
+        Tnum {
+            value: dv & !mu,
+            mask: mu,
+        }
     }
 
     fn lshift(self, s: u32) -> Tnum {
-        Tnum { value: self.value << s, mask: self.mask << s }
+        Tnum {
+            value: self.value << s,
+            mask: self.mask << s,
+        }
     }
 
     fn rshift(self, s: u32) -> Tnum {
-        Tnum { value: self.value >> s, mask: self.mask >> s }
+        Tnum {
+            value: self.value >> s,
+            mask: self.mask >> s,
+        }
     }
 
     fn cast32(self) -> Tnum {
-        Tnum { value: self.value & 0xffff_ffff, mask: self.mask & 0xffff_ffff }
+        Tnum {
+            value: self.value & 0xffff_ffff,
+            mask: self.mask & 0xffff_ffff,
+        }
     }
 
     fn contains(self, o: Tnum) -> bool {
@@ -128,7 +158,13 @@ impl Scalar {
 
     /// Exactly `v`.
     pub fn konst(v: u64) -> Scalar {
-        Scalar { umin: v, umax: v, smin: v as i64, smax: v as i64, var_off: Tnum::konst(v) }
+        Scalar {
+            umin: v,
+            umax: v,
+            smin: v as i64,
+            smax: v as i64,
+            var_off: Tnum::konst(v),
+        }
     }
 
     /// Any value in `0..=max`.
@@ -176,7 +212,13 @@ impl Scalar {
         self.var_off = merged;
         if self.var_off.is_const() {
             let v = self.var_off.value;
-            *self = Scalar { umin: v, umax: v, smin: v as i64, smax: v as i64, var_off: self.var_off };
+            *self = Scalar {
+                umin: v,
+                umax: v,
+                smin: v as i64,
+                smax: v as i64,
+                var_off: self.var_off,
+            };
         }
     }
 
@@ -198,11 +240,15 @@ impl Scalar {
         match code {
             0x00 => {
                 r.var_off = a.var_off.add(b.var_off);
-                if let (Some(lo), Some(hi)) = (a.umin.checked_add(b.umin), a.umax.checked_add(b.umax)) {
+                if let (Some(lo), Some(hi)) =
+                    (a.umin.checked_add(b.umin), a.umax.checked_add(b.umax))
+                {
                     r.umin = lo;
                     r.umax = hi;
                 }
-                if let (Some(lo), Some(hi)) = (a.smin.checked_add(b.smin), a.smax.checked_add(b.smax)) {
+                if let (Some(lo), Some(hi)) =
+                    (a.smin.checked_add(b.smin), a.smax.checked_add(b.smax))
+                {
                     r.smin = lo;
                     r.smax = hi;
                 }
@@ -213,7 +259,9 @@ impl Scalar {
                     r.umin = a.umin - b.umax;
                     r.umax = a.umax - b.umin;
                 }
-                if let (Some(lo), Some(hi)) = (a.smin.checked_sub(b.smax), a.smax.checked_sub(b.smin)) {
+                if let (Some(lo), Some(hi)) =
+                    (a.smin.checked_sub(b.smax), a.smax.checked_sub(b.smin))
+                {
                     r.smin = lo;
                     r.smax = hi;
                 }
@@ -279,7 +327,8 @@ impl Scalar {
             out.umax = r.umax;
         }
         out.var_off = Tnum {
-            value: (r.var_off.value & 0xffff_ffff) & out.var_off.value | (r.var_off.value & 0xffff_ffff),
+            value: (r.var_off.value & 0xffff_ffff) & out.var_off.value
+                | (r.var_off.value & 0xffff_ffff),
             mask: r.var_off.cast32().mask,
         };
         out.sync();
@@ -309,7 +358,13 @@ pub fn eval64(code: u8, x: u64, y: u64) -> u64 {
         0x50 => x & y,
         0x60 => x << (y & 63),
         0x70 => x >> (y & 63),
-        0x90 => if y == 0 { x } else { x % y },
+        0x90 => {
+            if y == 0 {
+                x
+            } else {
+                x % y
+            }
+        }
         0xa0 => x ^ y,
         0xb0 => y,
         0xc0 => ((x as i64) >> (y & 63)) as u64,
@@ -328,7 +383,13 @@ pub fn eval32(code: u8, x: u32, y: u32) -> u32 {
         0x50 => x & y,
         0x60 => x << (y & 31),
         0x70 => x >> (y & 31),
-        0x90 => if y == 0 { x } else { x % y },
+        0x90 => {
+            if y == 0 {
+                x
+            } else {
+                x % y
+            }
+        }
         0xa0 => x ^ y,
         0xb0 => y,
         0xc0 => ((x as i32) >> (y & 31)) as u32,
@@ -346,9 +407,22 @@ impl fmt::Display for Scalar {
         let smax_def = self.smax == i64::MAX;
         let umin_def = self.umin == 0;
         let umax_def = self.umax == u64::MAX;
-        let hex = |v: u64| if v > 0xffff { format!("{v:#x}") } else { v.to_string() };
+        let hex = |v: u64| {
+            if v > 0xffff {
+                format!("{v:#x}")
+            } else {
+                v.to_string()
+            }
+        };
         if !smin_def {
-            parts.push(format!("smin={}", if self.smin < -0xffff { format!("{:#x}", self.smin) } else { self.smin.to_string() }));
+            parts.push(format!(
+                "smin={}",
+                if self.smin < -0xffff {
+                    format!("{:#x}", self.smin)
+                } else {
+                    self.smin.to_string()
+                }
+            ));
         }
         if !smax_def && !umax_def && self.smax as u64 == self.umax {
             parts.push(format!("smax=umax={}", hex(self.umax)));
@@ -364,7 +438,10 @@ impl fmt::Display for Scalar {
             parts.push(format!("umin={}", hex(self.umin)));
         }
         if !(self.var_off.value == 0 && self.var_off.mask == u64::MAX) {
-            parts.push(format!("var_off=({:#x}; {:#x})", self.var_off.value, self.var_off.mask));
+            parts.push(format!(
+                "var_off=({:#x}; {:#x})",
+                self.var_off.value, self.var_off.mask
+            ));
         }
         write!(f, "scalar({})", parts.join(","))
     }
@@ -381,6 +458,8 @@ pub struct MapRef {
     pub vs: u32,
     /// Whether the program may not write it (`.rodata`: `BPF_F_RDONLY_PROG`).
     pub readonly: bool,
+    /// The contents of a frozen read-only map, whose loads the verifier knows exactly.
+    pub frozen: Option<std::rc::Rc<[u8]>>,
 }
 
 /// A register's type.
@@ -454,14 +533,20 @@ impl Reg {
             Reg::IterMeta { .. } => "trusted_ptr_".into(),
             Reg::SeqFile { .. } => "trusted_ptr_".into(),
             Reg::BpfMap { .. } => "trusted_ptr_".into(),
-            Reg::Buf { rdonly, null_id, .. } => format!(
+            Reg::Buf {
+                rdonly, null_id, ..
+            } => format!(
                 "{}buf{}",
                 if *rdonly { "rdonly_" } else { "" },
                 if null_id.is_some() { "_or_null" } else { "" }
             ),
             Reg::MapPtr(_) => "map_ptr".into(),
             Reg::MapValue { null_id, .. } => {
-                if null_id.is_some() { "map_value_or_null".into() } else { "map_value".into() }
+                if null_id.is_some() {
+                    "map_value_or_null".into()
+                } else {
+                    "map_value".into()
+                }
             }
         }
     }
@@ -481,7 +566,11 @@ impl Reg {
 }
 
 fn off_attr(off: i64) -> String {
-    if off == 0 { String::new() } else { format!("off={off}") }
+    if off == 0 {
+        String::new()
+    } else {
+        format!("off={off}")
+    }
 }
 
 impl fmt::Display for Reg {
@@ -505,7 +594,9 @@ impl fmt::Display for Reg {
                 write!(f, "{}({})", self.type_name(), attrs.join(","))
             }
             Reg::MapPtr(m) => write!(f, "map_ptr(map={},ks={},vs={})", m.name, m.ks, m.vs),
-            Reg::MapValue { map, off, null_id, .. } => {
+            Reg::MapValue {
+                map, off, null_id, ..
+            } => {
                 let mut attrs = Vec::new();
                 if let Some(id) = null_id {
                     attrs.push(format!("id={id}"));
@@ -556,7 +647,11 @@ impl Frame {
     pub fn new(frame: u8, ret_pc: usize) -> Frame {
         let mut regs: [Reg; 11] = std::array::from_fn(|_| Reg::NotInit);
         regs[10] = Reg::Stack { frame, off: 0 };
-        Frame { regs, stack: Vec::new(), ret_pc }
+        Frame {
+            regs,
+            stack: Vec::new(),
+            ret_pc,
+        }
     }
 }
 
@@ -589,8 +684,16 @@ impl State {
             o.ret_pc == n.ret_pc
                 && o.regs.iter().zip(&n.regs).all(|(a, b)| reg_subsumes(a, b))
                 && (0..o.stack.len().max(n.stack.len())).all(|i| {
-                    let a = o.stack.get(i).cloned().unwrap_or(Slot::Bytes([Byte::Invalid; 8]));
-                    let b = n.stack.get(i).cloned().unwrap_or(Slot::Bytes([Byte::Invalid; 8]));
+                    let a = o
+                        .stack
+                        .get(i)
+                        .cloned()
+                        .unwrap_or(Slot::Bytes([Byte::Invalid; 8]));
+                    let b = n
+                        .stack
+                        .get(i)
+                        .cloned()
+                        .unwrap_or(Slot::Bytes([Byte::Invalid; 8]));
                     slot_subsumes(&a, &b)
                 })
         })
@@ -601,20 +704,48 @@ fn reg_subsumes(old: &Reg, new: &Reg) -> bool {
     match (old, new) {
         (Reg::NotInit, _) => true,
         (Reg::Scalar(a), Reg::Scalar(b)) => a.contains(b),
-        (Reg::Buf { rdonly: r1, null_id: n1, off: o1, var: v1 }, Reg::Buf { rdonly: r2, null_id: n2, off: o2, var: v2 }) => {
-            r1 == r2 && n1.is_some() == n2.is_some() && o1 == o2 && v1 == v2
-        }
-        (Reg::MapValue { map: m1, off: o1, var: v1, null_id: n1 }, Reg::MapValue { map: m2, off: o2, var: v2, null_id: n2 }) => {
-            m1 == m2 && o1 == o2 && v1 == v2 && n1.is_some() == n2.is_some()
-        }
+        (
+            Reg::Buf {
+                rdonly: r1,
+                null_id: n1,
+                off: o1,
+                var: v1,
+            },
+            Reg::Buf {
+                rdonly: r2,
+                null_id: n2,
+                off: o2,
+                var: v2,
+            },
+        ) => r1 == r2 && n1.is_some() == n2.is_some() && o1 == o2 && v1 == v2,
+        (
+            Reg::MapValue {
+                map: m1,
+                off: o1,
+                var: v1,
+                null_id: n1,
+            },
+            Reg::MapValue {
+                map: m2,
+                off: o2,
+                var: v2,
+                null_id: n2,
+            },
+        ) => m1 == m2 && o1 == o2 && v1 == v2 && n1.is_some() == n2.is_some(),
         (a, b) => a == b,
     }
 }
 
 fn slot_subsumes(old: &Slot, new: &Slot) -> bool {
     match (old, new) {
-        (Slot::Bytes(a), Slot::Bytes(b)) => a.iter().zip(b).all(|(x, y)| *x == Byte::Invalid || x == y || (*x == Byte::Misc && *y == Byte::Zero)),
-        (Slot::Bytes(a), Slot::Spill(r)) => a.iter().all(|x| *x == Byte::Invalid) || (matches!(r, Reg::Scalar(_)) && a.iter().all(|x| *x == Byte::Misc)),
+        (Slot::Bytes(a), Slot::Bytes(b)) => a
+            .iter()
+            .zip(b)
+            .all(|(x, y)| *x == Byte::Invalid || x == y || (*x == Byte::Misc && *y == Byte::Zero)),
+        (Slot::Bytes(a), Slot::Spill(r)) => {
+            a.iter().all(|x| *x == Byte::Invalid)
+                || (matches!(r, Reg::Scalar(_)) && a.iter().all(|x| *x == Byte::Misc))
+        }
         (Slot::Spill(a), Slot::Spill(b)) => reg_subsumes(a, b),
         (Slot::Spill(_), Slot::Bytes(_)) => false,
     }
@@ -636,13 +767,29 @@ mod tests {
 
     #[test]
     fn pointer_spelling() {
-        let k = Reg::Buf { rdonly: true, null_id: Some(2), off: 0, var: None };
+        let k = Reg::Buf {
+            rdonly: true,
+            null_id: Some(2),
+            off: 0,
+            var: None,
+        };
         assert_eq!(k.to_string(), "rdonly_buf_or_null(id=2)");
         assert_eq!(k.type_name(), "rdonly_buf_or_null");
-        let v = Reg::Buf { rdonly: false, null_id: None, off: 0, var: None };
+        let v = Reg::Buf {
+            rdonly: false,
+            null_id: None,
+            off: 0,
+            var: None,
+        };
         assert_eq!(v.to_string(), "buf()");
         let m = Reg::MapValue {
-            map: MapRef { name: "prog.bss".into(), ks: 4, vs: 8, readonly: false },
+            map: MapRef {
+                name: "prog.bss".into(),
+                ks: 4,
+                vs: 8,
+                readonly: false,
+                frozen: None,
+            },
             off: 0,
             var: None,
             null_id: None,
