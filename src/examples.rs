@@ -41,7 +41,10 @@ pub static EXAMPLES: &[Example] = &[
     example!("value_histogram", "Histogram into the object's own map"),
     example!("selftest_hash_map", "Selftest: struct keys and totals"),
     example!("selftest_percpu_hash_map", "Selftest: per-CPU hash values"),
-    example!("selftest_percpu_array_map", "Selftest: per-CPU array values"),
+    example!(
+        "selftest_percpu_array_map",
+        "Selftest: per-CPU array values"
+    ),
     example!("lru_hash_survivors", "LRU hash: which keys survive"),
     example!("lru_percpu_hash_survivors", "LRU per-CPU hash: survivors"),
 ];

@@ -1,0 +1,10 @@
+; expect: loaded
+; attach: ok
+; map: hash key=16 value=8
+; source: oracle case key_read_past_size_fits_larger_key [V]
+    r2 = *(u64 *)(r1 +16)
+    if r2 == 0x0 goto out
+    r0 = *(u32 *)(r2 +12)
+out:
+    r0 = 0
+    exit

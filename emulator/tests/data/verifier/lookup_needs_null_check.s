@@ -1,0 +1,16 @@
+; expect: rejected
+; errno: Permission denied
+; error: R0 invalid mem access 'map_value_or_null'
+; source: map lookups return map_value_or_null [S]
+.map counts, type=array, key=4, value=8, max_entries=4
+.section "iter/bpf_map_elem"
+prog:
+    r2 = 0
+    *(u32 *)(r10 -4) = r2
+    r1 = map[counts]
+    r2 = r10
+    r2 += -4
+    call bpf_map_lookup_elem
+    r1 = *(u64 *)(r0 +0)
+    r0 = 0
+    exit

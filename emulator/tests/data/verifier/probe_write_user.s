@@ -1,0 +1,10 @@
+; expect: rejected
+; errno: Invalid argument
+; error: program of this type cannot use helper bpf_probe_write_user#36
+; source: spec §7.1 [V]
+    r1 = 0
+    r2 = 0
+    r3 = 0
+    call bpf_probe_write_user
+    r0 = 0
+    exit
