@@ -6,13 +6,14 @@
 //! loads the object, creates the maps (the iterated one, the object's own `.maps` and its
 //! global-data maps), applies the entries and ops as `BPF_MAP_UPDATE_ELEM` /
 //! `BPF_MAP_DELETE_ELEM` from userspace on the scenario's CPU (failures recorded, as the
-//! oracle does), "attaches", runs each read session to EOF or error, and dumps the map if
+//! oracle does), loads the program through the verifier (a rejection is reported with
+//! Linux's error line and errno, and nothing runs), attaches (the sleepable and access-size
+//! checks of `BPF_LINK_CREATE`), runs each read session to EOF or error, and dumps the map if
 //! asked. [`Report::to_json`] prints the fields the oracle's README defines, so recorded
 //! cases compare field by field.
 //!
-//! Not here: compiling C (the CLI does that), verification verdicts (every program loads
-//! until the verifier lands), the map-element iterator's attach-time access-size check
-//! (it needs the verifier's recorded access sizes).
+//! Not here: compiling C or assembling (the CLI does that), the rules themselves
+//! (`verifier`), the read protocol (`iter`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
