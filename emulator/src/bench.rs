@@ -185,3 +185,44 @@ mod tests {
         assert_eq!(p.bytes, expected);
     }
 }
+
+/// A program whose verification processes about `2 * iterations + 4` instructions: a
+/// bounded counting loop, to measure the verifier near its 1,000,000-instruction limit.
+pub fn bounded_loop_program(iterations: u32) -> Vec<u8> {
+    let limit = i32::try_from(iterations).unwrap_or(i32::MAX);
+    [
+        insn(0xb7, 1, 0, 0, 0),      // r1 = 0
+        insn(0x07, 1, 0, 0, 1),      // loop: r1 += 1
+        insn(0xa5, 1, 0, -2, limit), // if r1 < limit goto loop
+        insn(0xb7, 0, 0, 0, 0),      // r0 = 0
+        insn(0x95, 0, 0, 0, 0),      // exit
+    ]
+    .concat()
+}
+
+/// Verifies `insns` (no maps, no line info) and returns the instructions processed.
+pub fn verify_raw(insns: &[u8]) -> Result<u64, Box<crate::verifier::Rejected>> {
+    let env = crate::verifier::Env {
+        insns,
+        lddw: std::collections::HashMap::new(),
+        lines: &[],
+    };
+    crate::verifier::verify(&env).map(|v| v.processed)
+}
+
+#[cfg(test)]
+mod verify_tests {
+    use super::*;
+
+    #[test]
+    fn the_bounded_loop_passes_and_a_longer_one_hits_the_limit() {
+        let n = verify_raw(&bounded_loop_program(1000)).unwrap();
+        assert!((2000..2100).contains(&n), "{n}");
+        let e = verify_raw(&bounded_loop_program(600_000)).unwrap_err();
+        assert_eq!(e.error.errno, crate::Errno::E2BIG);
+        assert!(e
+            .error
+            .message
+            .starts_with("BPF program is too large. Processed 1000001 insn"));
+    }
+}

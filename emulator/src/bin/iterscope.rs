@@ -5,7 +5,7 @@
 //! iterscope run PROG.o --map MAP.json [--cpus N] [--json] [--decode] [--timeout S]
 //! iterscope disasm PROG.o [--asm]
 //! iterscope asm PROG.s [-o PROG.o]
-//! iterscope bench [--elements N] [--printf]
+//! iterscope bench [--elements N] [--printf] | --verify
 //! ```
 //! A scenario's program (or `run`'s PROG) may be a `.o`, a `.c` (compiled with clang) or a
 //! `.s` (assembled).
@@ -28,7 +28,7 @@ const USAGE: &str = "usage:
   iterscope run PROG.o --map MAP.json [--cpus N] [--json] [--decode] [--timeout S]
   iterscope disasm PROG.o [--asm]
   iterscope asm PROG.s [-o PROG.o]
-  iterscope bench [--elements N] [--printf]";
+  iterscope bench [--elements N] [--printf] | --verify";
 
 struct Args {
     cmd: String,
@@ -44,6 +44,7 @@ struct Args {
     printf: bool,
     output: Option<String>,
     asm: bool,
+    verify: bool,
 }
 
 fn parse_args(argv: &[String]) -> Result<Args, String> {
@@ -59,6 +60,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
         hash_seed: None,
         elements: 1_000_000,
         printf: false,
+        verify: false,
         output: None,
         asm: false,
     };
@@ -100,6 +102,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
             "--json" => a.json = true,
             "--decode" => a.decode = true,
             "--printf" => a.printf = true,
+            "--verify" => a.verify = true,
             "-h" | "--help" => return Err(String::new()),
             s if s.starts_with('-') => return Err(format!("unknown option {s}")),
             s if a.target.is_none() => a.target = Some(s.to_string()),
@@ -354,7 +357,53 @@ fn fail(json: bool, msg: &str) -> ExitCode {
     ExitCode::from(1)
 }
 
+/// `bench --verify`: verification time of every example object and of a program near the
+/// verifier's 1,000,000-instruction limit.
+fn cmd_bench_verify() -> ExitCode {
+    let mut objs: Vec<PathBuf> = std::fs::read_dir("examples")
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    objs.retain(|p| p.to_string_lossy().ends_with(".o"));
+    objs.sort();
+    for p in objs {
+        let Ok(bytes) = std::fs::read(&p) else {
+            continue;
+        };
+        let Ok(sc) = scenario::Scenario::from_json(&format!(
+            r#"{{"program":"x","map":{{"type":"hash","key_size":16,"value_size":64,"max_entries":4,"flags":64}}}}"#
+        )) else {
+            continue;
+        };
+        let start = Instant::now();
+        let r = scenario::prepare(&sc, &bytes, &object_name(&p), &RunOptions::default());
+        let secs = start.elapsed().as_secs_f64();
+        let verdict = match &r {
+            Ok(pr) => match &pr.verdict {
+                scenario::Verdict::Loaded(v) => format!("ok, {} insns processed", v.processed),
+                scenario::Verdict::Rejected(rj) => format!("rejected: {}", rj.error.message),
+            },
+            Err(e) => format!("error: {e}"),
+        };
+        println!("{:<40} {:>8.3} ms  {verdict}", p.display(), secs * 1e3);
+    }
+    let prog = iterscope_emulator::bench::bounded_loop_program(499_000);
+    let start = Instant::now();
+    let r = iterscope_emulator::bench::verify_raw(&prog);
+    let secs = start.elapsed().as_secs_f64();
+    match r {
+        Ok(n) => println!("bounded loop near the limit: {n} insns processed in {secs:.3} s"),
+        Err(e) => println!(
+            "bounded loop near the limit: {} in {secs:.3} s",
+            e.error.message
+        ),
+    }
+    ExitCode::SUCCESS
+}
+
 fn cmd_bench(a: &Args) -> ExitCode {
+    if a.verify {
+        return cmd_bench_verify();
+    }
     let bench = iterscope_emulator::bench::Bench {
         elements: a.elements,
         printf: a.printf,

@@ -30,6 +30,20 @@ struct PathNode {
     _parent: Option<Rc<PathNode>>,
 }
 
+impl Drop for PathNode {
+    /// Unlinks the chain iteratively: a path of a million states would overflow the stack if
+    /// each node dropped its parent recursively.
+    fn drop(&mut self) {
+        let mut next = self._parent.take();
+        while let Some(rc) = next {
+            match Rc::try_unwrap(rc) {
+                Ok(mut node) => next = node._parent.take(),
+                Err(_) => break,
+            }
+        }
+    }
+}
+
 /// States kept per instruction for pruning (older ones are forgotten, as Linux evicts).
 const MAX_STATES_PER_INSN: usize = 64;
 
