@@ -369,9 +369,9 @@ fn cmd_bench_verify() -> ExitCode {
         let Ok(bytes) = std::fs::read(&p) else {
             continue;
         };
-        let Ok(sc) = scenario::Scenario::from_json(&format!(
-            r#"{{"program":"x","map":{{"type":"hash","key_size":16,"value_size":64,"max_entries":4,"flags":64}}}}"#
-        )) else {
+        let Ok(sc) = Scenario::from_json(
+            r#"{"program":"x","map":{"type":"hash","key_size":16,"value_size":64,"max_entries":4,"flags":64}}"#,
+        ) else {
             continue;
         };
         let start = Instant::now();
