@@ -132,9 +132,17 @@ pub fn verifier_log(props: &VerifierLogProps) -> Html {
                 <pre class="code verifier-log-text" data-testid="verifier-log" tabindex="0"
                     aria-label="Verifier log">
                     { for lines.into_iter().map(|(line, mark)| match mark.class() {
-                        Some(class) => html! {
-                            <mark class={class} data-mark={class}>{ line }</mark>
-                        },
+                        // The newline stays outside the full-width mark, so it still breaks.
+                        Some(class) => {
+                            let text = line.strip_suffix('\n').unwrap_or(line);
+                            let newline = &line[text.len()..];
+                            html! {
+                                <>
+                                    <mark class={class} data-mark={class}>{ text }</mark>
+                                    { newline }
+                                </>
+                            }
+                        }
                         None => html! { { line } },
                     }) }
                 </pre>
