@@ -47,6 +47,9 @@ pub static EXAMPLES: &[Example] = &[
     ),
     example!("lru_hash_survivors", "LRU hash: which keys survive"),
     example!("lru_percpu_hash_survivors", "LRU per-CPU hash: survivors"),
+    example!("write_key_rejected", "Rejected: a store into the key"),
+    example!("missing_null_check", "Rejected: no NULL check of the key"),
+    example!("key_read_past_size", "Attach fails: key read past its size"),
 ];
 
 /// The example called `name`, if there is one.

@@ -86,7 +86,8 @@ async fn run_shows_the_emulator_output_and_one_row_per_call() {
     let root = mount("iterscope-test-run");
     yew::Renderer::<App>::with_root(root.clone()).render();
 
-    let last = EXAMPLES.last().expect("an example");
+    // The last example whose program loads, attaches and runs.
+    let last = examples::find("lru_percpu_hash_survivors").expect("an example that runs");
     let picker = wait_for(&root, "[data-testid=example-picker]", |_| true).await;
     select(&picker, last.name);
     wait_for(&root, "[data-testid=scenario]", |e| {
@@ -166,4 +167,42 @@ async fn an_error_is_shown_with_display() {
         .query_selector("[data-testid=seq-output]")
         .expect("valid selector")
         .is_none());
+}
+
+#[wasm_bindgen_test]
+async fn a_rejected_program_shows_the_error_line_and_the_failing_instruction() {
+    let root = mount("iterscope-test-rejected");
+    yew::Renderer::<App>::with_root(root.clone()).render();
+
+    let example = examples::find("write_key_rejected").expect("the example");
+    let picker = wait_for(&root, "[data-testid=example-picker]", |_| true).await;
+    select(&picker, example.name);
+    wait_for(&root, "[data-testid=scenario]", |e| {
+        e.text_content().as_deref() == Some(example.scenario_json)
+    })
+    .await;
+    let button = wait_for(&root, "[data-testid=run-button]", |_| true).await;
+    button.unchecked_ref::<HtmlElement>().click();
+
+    let error = wait_for(&root, "[data-testid=verifier-error]", |_| true).await;
+    assert_eq!(
+        error.text_content().unwrap_or_default(),
+        "R1 cannot write into rdonly_buf \u{2014} Permission denied (EACCES)"
+    );
+    let log = wait_for(&root, "[data-testid=verifier-log]", |_| true).await;
+    let failing = log
+        .query_selector(".verifier-log-failing")
+        .expect("valid selector")
+        .expect("the failing instruction is marked");
+    assert!(failing
+        .text_content()
+        .unwrap_or_default()
+        .starts_with("5: (63) *(u32 *)(r1 +0) = r2"));
+    let status = wait_for(&root, "[data-testid=attach-result]", |_| true).await;
+    assert!(status
+        .text_content()
+        .unwrap_or_default()
+        .contains("not attempted"));
+    let output = wait_for(&root, "[data-testid=seq-output]", |_| true).await;
+    assert_eq!(output.text_content().unwrap_or_default(), "");
 }

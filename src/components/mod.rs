@@ -9,6 +9,7 @@ mod output;
 mod scenario_view;
 mod timeline;
 mod toolbar;
+mod verifier_log;
 
 pub use attach_result::{AttachResult, AttachResultProps};
 pub use example_picker::{ExamplePicker, ExamplePickerProps};
@@ -16,6 +17,9 @@ pub use output::{Output, OutputProps};
 pub use scenario_view::{ScenarioView, ScenarioViewProps};
 pub use timeline::{Timeline, TimelineProps};
 pub use toolbar::{Toolbar, ToolbarProps};
+pub use verifier_log::{
+    describe_load_error, error_headline, mark_log, LogMark, VerifierLog, VerifierLogProps,
+};
 
 /// Lower-case hex of `bytes`, as the scenario files write keys and values.
 pub fn hex(bytes: &[u8]) -> String {

@@ -3,7 +3,7 @@
 use iterscope_emulator::scenario::Report;
 use yew::prelude::*;
 
-use super::AttachResult;
+use super::{AttachResult, VerifierLog};
 use crate::state::RunOutcome;
 
 /// Props of [`Output`].
@@ -15,7 +15,8 @@ pub struct OutputProps {
     pub outcome: Option<RunOutcome>,
 }
 
-/// Status line plus `<pre data-testid="seq-output">` with the first read session's bytes.
+/// The verifier step, the attach step, then `<pre data-testid="seq-output">` with the first read
+/// session's bytes (present, and empty, when nothing ran).
 #[function_component(Output)]
 pub fn output(props: &OutputProps) -> Html {
     let body = match (&props.outcome, props.running) {
@@ -39,9 +40,14 @@ fn report_view(report: &Report) -> Html {
     let text = String::from_utf8_lossy(report.output()).into_owned();
     html! {
         <>
-            <AttachResult
+            <VerifierLog
                 load={report.load.clone()}
                 verifier_error={report.verifier_error.clone()}
+                load_error={report.load_error.clone().map(AttrValue::from)}
+                log={report.verifier_log.clone()}
+            />
+            <AttachResult
+                load={report.load.clone()}
                 attach={report.attach.clone().map(AttrValue::from)}
             />
             if !report.map_update_failures.is_empty() {

@@ -50,17 +50,22 @@ mod tests {
     use super::*;
     use crate::examples::EXAMPLES;
 
+    fn report(example: &'static crate::examples::Example) -> Report {
+        let request = RunRequest {
+            run_id: 1,
+            example,
+            ncpus: 2,
+        };
+        run_example(&request).unwrap_or_else(|e| panic!("{} failed: {e}", example.name))
+    }
+
     #[test]
-    fn every_example_runs_and_ends_with_the_null_call() {
+    fn every_example_that_attaches_runs_and_ends_with_the_null_call() {
         for example in EXAMPLES {
-            let request = RunRequest {
-                run_id: 1,
-                example,
-                ncpus: 2,
-            };
-            let report =
-                run_example(&request).unwrap_or_else(|e| panic!("{} failed: {e}", example.name));
-            assert_eq!(report.load, "ok", "{}", example.name);
+            let report = report(example);
+            if report.load != "ok" || report.attach.as_deref() != Some("ok") {
+                continue;
+            }
             assert!(
                 !report.output().is_empty(),
                 "{} printed nothing",
@@ -74,5 +79,32 @@ mod tests {
             );
             assert!(last.key.is_none() && last.value_before.is_none());
         }
+    }
+
+    #[test]
+    fn bad_examples_fail_where_linux_fails() {
+        use crate::components::{mark_log, LogMark};
+        for name in ["write_key_rejected", "missing_null_check"] {
+            let example = crate::examples::find(name).expect("the example exists");
+            let report = report(example);
+            assert_eq!(report.load, "rejected", "{name}");
+            assert_eq!(report.attach, None, "{name}: attach is not attempted");
+            assert_eq!(report.load_error.as_deref(), Some("Permission denied"));
+            assert!(report.calls.is_empty() && report.output().is_empty());
+            let marks: Vec<LogMark> = mark_log(&report.verifier_log, &report.verifier_error)
+                .into_iter()
+                .map(|(_, m)| m)
+                .filter(|m| *m != LogMark::Plain)
+                .collect();
+            assert_eq!(marks, [LogMark::FailingInsn, LogMark::Error], "{name}");
+        }
+        let example = crate::examples::find("key_read_past_size").expect("the example exists");
+        let report = report(example);
+        assert_eq!(report.load, "ok");
+        assert_eq!(
+            report.attach.as_deref(),
+            Some("failed: Permission denied (EACCES)")
+        );
+        assert!(report.calls.is_empty());
     }
 }
