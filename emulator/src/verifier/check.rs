@@ -511,27 +511,7 @@ impl<'a> Verifier<'a> {
         let size = size_of(ins.op);
         let mode = ins.op & 0xe0;
         let base = self.reg(st, pc, ins.dst)?;
-        if ins.op & 7 == 0x02 {
-            if mode != 0x60 {
-                return Err(err(
-                    pc,
-                    Errno::EINVAL,
-                    format!("unknown opcode {:02x}", ins.op),
-                ));
-            }
-            let val = Reg::Scalar(Scalar::konst(i64::from(ins.imm) as u64));
-            self.check_mem(
-                pc,
-                st,
-                ins.dst,
-                &base,
-                i64::from(ins.off),
-                size,
-                Access::Write(val),
-            )?;
-            return Ok(());
-        }
-        if mode == 0xc0 {
+        if mode == 0xc0 && ins.op & 7 == 0x03 {
             // atomics: read-modify-write of the memory, the source register must be a scalar
             if size < 4 {
                 return Err(err(pc, Errno::EINVAL, "invalid atomic operand size"));
@@ -597,7 +577,12 @@ impl<'a> Verifier<'a> {
                 format!("unknown opcode {:02x}", ins.op),
             ));
         }
-        let val = self.reg(st, pc, ins.src)?;
+        // BPF_ST stores its immediate, BPF_STX a register.
+        let val = if ins.op & 7 == 0x02 {
+            Reg::Scalar(Scalar::konst(i64::from(ins.imm) as u64))
+        } else {
+            self.reg(st, pc, ins.src)?
+        };
         self.check_mem(
             pc,
             st,
