@@ -700,7 +700,14 @@ impl<'a> Verifier<'a> {
                         format!("invalid {what} stack R{regno} off={o} size={size}"),
                     ));
                 }
-                let frame = *frame as usize;
+                let frame = usize::from(*frame);
+                if frame >= st.frames.len() {
+                    return Err(err(
+                        pc,
+                        Errno::EACCES,
+                        format!("R{regno} invalid stack frame"),
+                    ));
+                }
                 match access {
                     Access::Write(v) => {
                         stack_write(&mut st.frames[frame], o, size, v);
@@ -1207,6 +1214,14 @@ impl<'a> Verifier<'a> {
             if matches!(r0, Reg::NotInit) {
                 return Err(err(pc, Errno::EACCES, "R0 !read_ok"));
             }
+            let depth = st.frames.len() - 1;
+            if matches!(r0, Reg::Stack { frame, .. } if usize::from(frame) >= depth) {
+                return Err(err(
+                    pc,
+                    Errno::EINVAL,
+                    "cannot return stack pointer to the caller frame",
+                ));
+            }
             let callee = st.frames.pop().map(|f| f.ret_pc).unwrap_or(pc + 1);
             let f = st.cur_mut();
             f.regs[0] = r0;
@@ -1414,7 +1429,9 @@ impl<'a> Verifier<'a> {
         match v {
             Reg::Stack { frame, off } => {
                 self.note_stack(*frame, *off);
-                let f = &mut st.frames[*frame as usize];
+                let Some(f) = st.frames.get_mut(usize::from(*frame)) else {
+                    return Err(err(pc, Errno::EACCES, format!("R{r} invalid stack frame")));
+                };
                 let end = off + size as i64;
                 if *off < -MAX_BPF_STACK || end > 0 {
                     return Err(err(
