@@ -269,7 +269,9 @@ impl Machine {
         w.ktime_ns += 1_000;
         s.pending_from = 0;
         let phase = match w.maps[0].iter_start(&mut s.cursor) {
-            Some(elem) => Phase::First(elem),
+            // The first element is shown like any other with an empty buffer before it:
+            // failing then is an error of the read itself, as in the kernel.
+            Some(elem) => Phase::Next { elem, offs: 0 },
             None => Phase::Stop,
         };
         s.inflight = Some(InFlight {
@@ -293,9 +295,7 @@ pub enum ReadStep {
 /// Where an in-flight read is (kept in the session while paused).
 #[derive(Debug, Clone, Copy)]
 enum Phase {
-    /// About to show the element the read started at.
-    First(IterElem),
-    /// About to show a following element whose output starts at `offs`.
+    /// About to show an element whose output starts at `offs` (0 for the read's first).
     Next { elem: IterElem, offs: usize },
     /// The map is exhausted: about to run the stop call (if not done yet).
     Stop,
@@ -331,27 +331,6 @@ impl Driver<'_, '_> {
         };
         loop {
             match st.phase {
-                Phase::First(elem) => {
-                    if *budget == 0 {
-                        s.inflight = Some(st);
-                        return None;
-                    }
-                    *budget -= 1;
-                    let ret = match self.show(s, Some(elem)) {
-                        Ok(r) => r,
-                        Err(e) => return Some(Err(e)),
-                    };
-                    if ret != 0 || self.w().seq.overflowed {
-                        self.discard_last();
-                        self.w().seq.truncate(0);
-                        let e = if ret != 0 {
-                            Errno::EAGAIN
-                        } else {
-                            Errno::E2BIG
-                        };
-                        return Some(Err(ReadError::Errno(e)));
-                    }
-                }
                 Phase::Next { elem, offs } => {
                     if *budget == 0 {
                         s.inflight = Some(st);

@@ -482,16 +482,13 @@ impl<'a> Verifier<'a> {
     }
 
     fn check_load(&mut self, pc: usize, st: &mut State, ins: Insn) -> Result<(), VerifyError> {
-        if ins.op & 0xe0 != 0x60 {
-            if ins.op & 0xe0 == 0x80 {
-                // sign-extending loads (cpu v4) behave as loads for typing
-            } else {
-                return Err(err(
-                    pc,
-                    Errno::EINVAL,
-                    format!("unknown opcode {:02x}", ins.op),
-                ));
-            }
+        // BPF_MEM, or BPF_MEMSX (cpu v4 sign-extending loads), which type the same way.
+        if !matches!(ins.op & 0xe0, 0x60 | 0x80) {
+            return Err(err(
+                pc,
+                Errno::EINVAL,
+                format!("unknown opcode {:02x}", ins.op),
+            ));
         }
         let size = size_of(ins.op);
         let base = self.reg(st, pc, ins.src)?;
@@ -918,9 +915,6 @@ impl<'a> Verifier<'a> {
             return self.set(st, pc, ins.dst, v);
         }
         let dst = self.reg(st, pc, ins.dst)?;
-        if (code == 0x30 || code == 0x90) && x {
-            // division by a register: Linux patches in a zero check; nothing to reject
-        }
         if !x && matches!(code, 0x60 | 0x70 | 0xc0) {
             let lim = if is64 { 64 } else { 32 };
             if ins.imm < 0 || ins.imm >= lim {
@@ -941,10 +935,10 @@ impl<'a> Verifier<'a> {
                         format!("R{} 32-bit pointer arithmetic prohibited", ins.dst),
                     ));
                 }
-                self.ptr_arith(pc, ins.dst, p, code, *b, ins.src, x)?
+                self.ptr_arith(pc, ins.dst, p, code, *b)?
             }
             (Reg::Scalar(a), p) if p.is_pointer() && code == 0x00 && is64 => {
-                self.ptr_arith(pc, ins.src, p, code, *a, ins.dst, true)?
+                self.ptr_arith(pc, ins.src, p, code, *a)?
             }
             (p, q) if p.is_pointer() && q.is_pointer() && code == 0x10 && is64 => {
                 if std::mem::discriminant(p) != std::mem::discriminant(q) {
@@ -987,10 +981,6 @@ impl<'a> Verifier<'a> {
     }
 
     /// `ptr += scalar` / `ptr -= scalar` (`adjust_ptr_min_max_vals`).
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "mirrors the kernel's adjust_ptr_min_max_vals"
-    )]
     fn ptr_arith(
         &mut self,
         pc: usize,
@@ -998,8 +988,6 @@ impl<'a> Verifier<'a> {
         p: &Reg,
         code: u8,
         s: Scalar,
-        _sreg: u8,
-        _x: bool,
     ) -> Result<Reg, VerifyError> {
         if p.null_id().is_some() {
             return Err(err(

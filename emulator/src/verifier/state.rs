@@ -326,11 +326,7 @@ impl Scalar {
             out.umin = r.umin;
             out.umax = r.umax;
         }
-        out.var_off = Tnum {
-            value: (r.var_off.value & 0xffff_ffff) & out.var_off.value
-                | (r.var_off.value & 0xffff_ffff),
-            mask: r.var_off.cast32().mask,
-        };
+        out.var_off = r.var_off.cast32();
         out.sync();
         out
     }
