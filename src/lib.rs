@@ -16,5 +16,6 @@ pub mod components;
 pub mod examples;
 pub mod hooks;
 pub mod state;
+pub mod workspace;
 
 pub use app::App;
