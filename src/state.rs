@@ -1,163 +1,314 @@
 //! The playground's state: one [`PlaygroundState`], one [`Action`] enum, one pure reducer.
 //!
-//! The reducer never calls the emulator. [`Action::Run`] only records that a run was requested
-//! (with a fresh run id); the effect in [`crate::hooks::use_run_emulator`] performs it and sends
-//! the outcome back as [`Action::RunFinished`]. An outcome whose id is not the pending run's (the
-//! user picked another example meanwhile) is dropped. An action that changes nothing returns the
-//! very same `Rc`, so Yew skips the re-render.
+//! The state holds the user's [`Workspace`] (program, map scenario, CPUs — what autosave and
+//! share links keep), the run, and view preferences. The reducer never calls the emulator:
+//! [`Action::Verify`], [`Action::Step`] and [`Action::Run`] only set an engine goal with a
+//! fresh task id ([`RunState::Busy`]); the engine effect in [`crate::hooks`] performs it on a
+//! live run ([`LiveHandle`]) and reports back with [`Action::Engine`] messages carrying that
+//! task id. Messages of a task that is no longer current (the user cancelled, edited, or
+//! started something else) are dropped. Any edit of the workspace drops the live run, so the
+//! next run starts from the edited program and map. An action that changes nothing returns
+//! the very same `Rc`, so Yew skips the re-render.
+//!
+//! Not here: the browser (storage, URL, files — see [`crate::hooks`]), running anything.
 
-use std::fmt;
 use std::rc::Rc;
 
-use iterscope_emulator::scenario::{Report, RunOptions};
+use iterscope_emulator::scenario::{MapScenario, Scenario};
 use yew::{Reducible, UseReducerHandle};
 
-use crate::examples::{self, Example};
+use crate::engine::{AppError, LiveHandle};
+use crate::examples;
+use crate::workspace::{Imported, ProgramDoc, Workspace};
 
 /// The CPU counts the toolbar offers (the kernel oracle recorded with 2).
 pub const CPU_CHOICES: [u32; 4] = [1, 2, 4, 8];
 
-/// The result of one emulator run, typed until the view renders it.
-///
-/// Compared by identity: two outcomes are equal only if they are the same run's.
-#[derive(Clone)]
-pub struct RunOutcome(Rc<Result<Report, iterscope_emulator::Error>>);
+/// Largest `read(2)` size the page accepts (the kernel caps a read at what fits its buffer
+/// anyway; this only keeps the input sane).
+pub const MAX_READ_SIZE: usize = 1 << 24;
 
-impl RunOutcome {
-    /// Wraps the emulator's answer.
-    pub fn new(result: Result<Report, iterscope_emulator::Error>) -> Self {
-        Self(Rc::new(result))
-    }
-
-    /// The report, or the error that stopped the run.
-    pub fn result(&self) -> &Result<Report, iterscope_emulator::Error> {
-        &self.0
-    }
+/// What the engine is asked to do with the live run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Goal {
+    /// Load (verify) and attach, run nothing.
+    Load,
+    /// Run the next program invocation.
+    Step,
+    /// Run to the end of the first read session.
+    ToEnd,
 }
 
-impl PartialEq for RunOutcome {
-    fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl fmt::Debug for RunOutcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.result() {
-            Ok(report) => write!(f, "RunOutcome(Ok(load={}))", report.load),
-            Err(e) => write!(f, "RunOutcome(Err({e}))"),
-        }
-    }
-}
-
-/// Where the current run stands.
+/// Where the run stands.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunState {
-    /// Nothing run yet for the selected example.
+    /// Nothing loaded since the last edit.
     Idle,
-    /// A run was requested and its outcome has not arrived.
-    Running {
-        /// The id [`Action::RunFinished`] must carry to be accepted.
-        run_id: u64,
+    /// The engine works on `goal` (the live run is None until it is loaded).
+    Busy {
+        /// Id that the engine's messages must carry.
+        task: u64,
+        /// What to do.
+        goal: Goal,
+        /// The live run, once loaded.
+        live: Option<LiveHandle>,
     },
-    /// The last run's outcome.
-    Finished {
-        /// The id of the run that produced `outcome`.
-        run_id: u64,
-        /// Report or error.
-        outcome: RunOutcome,
+    /// Loaded and waiting (maybe finished): step or run on.
+    Ready {
+        /// The live run.
+        live: LiveHandle,
+    },
+    /// Building, loading or running failed with something Linux would not do (bad assembly,
+    /// a malformed object, an engine stop).
+    Failed {
+        /// The error, typed.
+        error: Rc<AppError>,
+        /// The live run as far as it got, if it was loaded.
+        live: Option<LiveHandle>,
     },
 }
 
-/// A run the effect has to perform: everything it needs, nothing it can change.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunRequest {
-    /// Echoed back in [`Action::RunFinished`].
-    pub run_id: u64,
-    /// The example to run.
-    pub example: &'static Example,
-    /// Emulator options (CPU count, call recording).
-    pub ncpus: u32,
+/// A message from the engine effect about task `task`.
+#[derive(Debug, Clone)]
+pub enum EngineEvent {
+    /// The program was built, verified and attached (or rejected): here is the live run.
+    Loaded(LiveHandle),
+    /// The live run advanced (its generation changed).
+    Progress(LiveHandle),
+    /// The goal is reached (or the run finished).
+    Done(LiveHandle),
+    /// It failed.
+    Failed {
+        /// Why.
+        error: Rc<AppError>,
+        /// The live run, if it was loaded.
+        live: Option<LiveHandle>,
+    },
 }
 
-impl RunRequest {
-    /// The emulator options for this run: calls are always recorded for the timeline.
-    pub fn options(&self) -> RunOptions {
-        RunOptions {
-            ncpus: self.ncpus,
-            record_calls: true,
-            ..RunOptions::default()
-        }
-    }
+/// How the seq output is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputView {
+    /// As text.
+    #[default]
+    Text,
+    /// As a hex dump.
+    Hex,
+}
+
+/// A one-line message for the user (restored a share link, an import failed, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// Shown as an alert when true, as a status otherwise.
+    pub is_error: bool,
+    /// The text.
+    pub text: String,
 }
 
 /// Everything the page shows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlaygroundState {
-    /// The selected example.
-    pub example: &'static Example,
-    /// Emulated CPU count (per-CPU maps, `bpf_get_smp_processor_id`).
-    pub ncpus: u32,
-    /// The current run.
+    /// The user's work.
+    pub workspace: Rc<Workspace>,
+    /// The run.
     pub run: RunState,
-    /// The id the next run will get.
-    next_run_id: u64,
+    /// Text or hex output.
+    pub output_view: OutputView,
+    /// The timeline row whose details are open.
+    pub selected_call: Option<usize>,
+    /// The last produced share link.
+    pub share_url: Option<String>,
+    /// A message for the user.
+    pub notice: Option<Notice>,
+    next_task: u64,
 }
 
 impl Default for PlaygroundState {
     fn default() -> Self {
-        Self {
-            example: examples::default_example(),
-            ncpus: RunOptions::default().ncpus,
-            run: RunState::Idle,
-            next_run_id: 1,
-        }
+        Self::with_workspace(Workspace::default_example(), None)
     }
 }
 
 impl PlaygroundState {
-    /// The run the effect should perform now, if one is pending.
-    pub fn pending_run(&self) -> Option<RunRequest> {
-        match self.run {
-            RunState::Running { run_id } => Some(RunRequest {
-                run_id,
-                example: self.example,
-                ncpus: self.ncpus,
-            }),
-            RunState::Idle | RunState::Finished { .. } => None,
+    /// A fresh page showing `workspace`, with an optional notice (e.g. "restored").
+    pub fn with_workspace(workspace: Workspace, notice: Option<Notice>) -> Self {
+        Self {
+            workspace: Rc::new(workspace),
+            run: RunState::Idle,
+            output_view: OutputView::Text,
+            selected_call: None,
+            share_url: None,
+            notice,
+            next_task: 1,
         }
     }
 
-    /// Whether a run is in flight.
-    pub fn is_running(&self) -> bool {
-        matches!(self.run, RunState::Running { .. })
-    }
-
-    /// The last finished run's outcome, if any.
-    pub fn outcome(&self) -> Option<&RunOutcome> {
+    /// The engine task to perform now, if any.
+    pub fn engine_task(&self) -> Option<EngineTask> {
         match &self.run {
-            RunState::Finished { outcome, .. } => Some(outcome),
-            RunState::Idle | RunState::Running { .. } => None,
+            RunState::Busy { task, goal, live } => Some(EngineTask {
+                task: *task,
+                goal: *goal,
+                live: live.clone(),
+                workspace: self.workspace.clone(),
+            }),
+            _ => None,
         }
+    }
+
+    /// Whether the engine is working.
+    pub fn is_busy(&self) -> bool {
+        matches!(self.run, RunState::Busy { .. })
+    }
+
+    /// The live run to show, if any.
+    pub fn live(&self) -> Option<&LiveHandle> {
+        match &self.run {
+            RunState::Idle => None,
+            RunState::Busy { live, .. } | RunState::Failed { live, .. } => live.as_ref(),
+            RunState::Ready { live } => Some(live),
+        }
+    }
+
+    /// The failure to show, if any.
+    pub fn error(&self) -> Option<&AppError> {
+        match &self.run {
+            RunState::Failed { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The selected example's name, when the program is one.
+    pub fn example_name(&self) -> Option<&str> {
+        match &self.workspace.program {
+            ProgramDoc::Example { name } => Some(name),
+            _ => None,
+        }
+    }
+
+    fn take_task(&self) -> (u64, u64) {
+        (self.next_task, self.next_task + 1)
+    }
+
+    /// `self` with the workspace changed by `edit` and the run dropped; the same `Rc` when
+    /// nothing changed.
+    fn edited(self: Rc<Self>, edit: impl FnOnce(&mut Workspace)) -> Rc<Self> {
+        let mut ws = (*self.workspace).clone();
+        edit(&mut ws);
+        if ws == *self.workspace {
+            return self;
+        }
+        Rc::new(Self {
+            workspace: Rc::new(ws),
+            run: RunState::Idle,
+            selected_call: None,
+            share_url: None,
+            ..(*self).clone()
+        })
+    }
+
+    fn busy(self: Rc<Self>, goal: Goal, live: Option<LiveHandle>) -> Rc<Self> {
+        let (task, next_task) = self.take_task();
+        let keep_selection = live.is_some();
+        Rc::new(Self {
+            run: RunState::Busy { task, goal, live },
+            next_task,
+            selected_call: if keep_selection {
+                self.selected_call
+            } else {
+                None
+            },
+            ..(*self).clone()
+        })
+    }
+
+    fn with_run(self: Rc<Self>, run: RunState) -> Rc<Self> {
+        Rc::new(Self {
+            run,
+            ..(*self).clone()
+        })
+    }
+
+    fn with_notice(self: Rc<Self>, is_error: bool, text: String) -> Rc<Self> {
+        Rc::new(Self {
+            notice: Some(Notice { is_error, text }),
+            ..(*self).clone()
+        })
+    }
+}
+
+/// What the engine effect must do: compared by task id and goal only, so progress messages
+/// (which change the live run's generation) do not restart it.
+#[derive(Debug, Clone)]
+pub struct EngineTask {
+    /// The id its messages carry.
+    pub task: u64,
+    /// What to do.
+    pub goal: Goal,
+    /// The live run to continue (None: build and load first).
+    pub live: Option<LiveHandle>,
+    /// The workspace to build from.
+    pub workspace: Rc<Workspace>,
+}
+
+impl PartialEq for EngineTask {
+    fn eq(&self, other: &Self) -> bool {
+        self.task == other.task && self.goal == other.goal
     }
 }
 
 /// Everything that can happen to the page.
 #[derive(Debug, Clone)]
 pub enum Action {
-    /// Pick the example with this name (unknown names are ignored).
+    /// Load the built-in example with this name and its scenario (unknown names are ignored).
     SelectExample(String),
+    /// The editor's text changed: the program becomes that assembly.
+    EditAssembly(String),
+    /// Replace the program (an uploaded object, an imported `.s`, or the object's
+    /// disassembly turned into editable assembly).
+    SetProgram(ProgramDoc),
+    /// The map editor produced a new map.
+    SetMap(MapScenario),
     /// Set the emulated CPU count (values outside [`CPU_CHOICES`] are ignored).
     SetCpus(u32),
-    /// Run the selected example (ignored while a run is in flight).
+    /// Set the first read session's read(2) size (0 or above [`MAX_READ_SIZE`] is ignored).
+    SetReadSize(usize),
+    /// An imported file (scenario, workspace or program).
+    Import(Imported),
+    /// Replace everything (a share link or a saved workspace), with a notice.
+    Restore(Box<Workspace>, String),
+    /// Verify and attach from scratch.
+    Verify,
+    /// Run one more program invocation (loading first if needed).
+    Step,
+    /// Run to the end (continuing a paused run; restarting a finished one).
     Run,
-    /// The emulator's answer for run `run_id`.
-    RunFinished {
-        /// The id from [`RunRequest::run_id`].
-        run_id: u64,
-        /// Report or error.
-        outcome: RunOutcome,
+    /// Stop a run to the end where it is.
+    Cancel,
+    /// Drop the live run.
+    Reset,
+    /// A message from the engine.
+    Engine {
+        /// The task it is about.
+        task: u64,
+        /// What happened.
+        event: EngineEvent,
     },
+    /// Show the output as text or hex.
+    SetOutputView(OutputView),
+    /// Open (Some) or close (None) a timeline row's details.
+    SelectCall(Option<usize>),
+    /// A share link was produced.
+    Shared(String),
+    /// Show a message.
+    Notify {
+        /// Alert or status.
+        is_error: bool,
+        /// The text.
+        text: String,
+    },
+    /// Dismiss the message.
+    DismissNotice,
 }
 
 impl Reducible for PlaygroundState {
@@ -165,39 +316,146 @@ impl Reducible for PlaygroundState {
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         match action {
-            Action::SelectExample(name) => match examples::find(&name) {
-                Some(example) if example != self.example => Rc::new(Self {
-                    example,
-                    run: RunState::Idle,
-                    ..(*self).clone()
+            Action::SelectExample(name) => {
+                if self.example_name() == Some(name.as_str()) {
+                    return self;
+                }
+                let Some(example) = examples::find(&name) else {
+                    return self;
+                };
+                match Workspace::from_example(example) {
+                    Ok(ws) => {
+                        let ncpus = self.workspace.ncpus;
+                        self.edited(|w| {
+                            *w = Workspace { ncpus, ..ws };
+                        })
+                    }
+                    Err(e) => self.with_notice(true, e.to_string()),
+                }
+            }
+            Action::EditAssembly(text) => self.edited(|w| {
+                let name = match &w.program {
+                    ProgramDoc::Asm { name, .. } => name.clone(),
+                    other => asm_name(&other.file_name()),
+                };
+                w.program = ProgramDoc::Asm { name, text };
+            }),
+            Action::SetProgram(program) => self.edited(|w| w.program = program),
+            Action::SetMap(map) => self.edited(|w| w.scenario.map = map),
+            Action::SetCpus(n) if CPU_CHOICES.contains(&n) => self.edited(|w| w.ncpus = n),
+            Action::SetCpus(_) => self,
+            Action::SetReadSize(n) if (1..=MAX_READ_SIZE).contains(&n) => self.edited(|w| {
+                match w.scenario.reads.first_mut() {
+                    Some(r) => r.read_size = n,
+                    None => w.scenario.reads.push(read_spec(n)),
+                }
+            }),
+            Action::SetReadSize(_) => self,
+            Action::Import(Imported::Program(program)) => self.edited(|w| w.program = program),
+            Action::Import(Imported::Scenario(sc)) => self.edited(|w| {
+                let program = w.scenario.program.clone();
+                w.scenario = Scenario { program, ..*sc };
+            }),
+            Action::Import(Imported::Workspace(ws)) => {
+                self.edited(|w| *w = *ws)
+                    .with_notice(false, "Imported the saved workspace.".into())
+            }
+            Action::Restore(ws, text) => Rc::new(Self {
+                notice: Some(Notice {
+                    is_error: false,
+                    text,
                 }),
+                ..Self::with_workspace(*ws, None)
+            }),
+            Action::Verify if self.is_busy() => self,
+            Action::Verify => self.busy(Goal::Load, None),
+            Action::Step => match &self.run {
+                RunState::Busy { .. } => self,
+                RunState::Ready { live } if !live.is_finished() => {
+                    let live = live.clone();
+                    self.busy(Goal::Step, Some(live))
+                }
+                RunState::Ready { .. } => self,
+                RunState::Idle | RunState::Failed { .. } => self.busy(Goal::Step, None),
+            },
+            Action::Run => match &self.run {
+                RunState::Busy { .. } => self,
+                RunState::Ready { live } if !live.is_finished() => {
+                    let live = live.clone();
+                    self.busy(Goal::ToEnd, Some(live))
+                }
+                _ => self.busy(Goal::ToEnd, None),
+            },
+            Action::Cancel => match &self.run {
+                RunState::Busy {
+                    live: Some(live), ..
+                } => {
+                    let live = live.clone();
+                    self.with_run(RunState::Ready { live })
+                }
+                RunState::Busy { live: None, .. } => self.with_run(RunState::Idle),
                 _ => self,
             },
-            Action::SetCpus(ncpus) if ncpus != self.ncpus && CPU_CHOICES.contains(&ncpus) => {
-                Rc::new(Self {
-                    ncpus,
+            Action::Reset => match self.run {
+                RunState::Idle => self,
+                _ => Rc::new(Self {
                     run: RunState::Idle,
+                    selected_call: None,
                     ..(*self).clone()
-                })
+                }),
+            },
+            Action::Engine { task, event } => {
+                let current = match &self.run {
+                    RunState::Busy { task: t, goal, .. } if *t == task => *goal,
+                    _ => return self,
+                };
+                let run = match event {
+                    EngineEvent::Loaded(live) | EngineEvent::Progress(live) => RunState::Busy {
+                        task,
+                        goal: current,
+                        live: Some(live),
+                    },
+                    EngineEvent::Done(live) => RunState::Ready { live },
+                    EngineEvent::Failed { error, live } => RunState::Failed { error, live },
+                };
+                self.with_run(run)
             }
-            Action::SetCpus(_) => self,
-            Action::Run if self.is_running() => self,
-            Action::Run => Rc::new(Self {
-                run: RunState::Running {
-                    run_id: self.next_run_id,
-                },
-                next_run_id: self.next_run_id + 1,
+            Action::SetOutputView(v) if v == self.output_view => self,
+            Action::SetOutputView(output_view) => Rc::new(Self {
+                output_view,
                 ..(*self).clone()
             }),
-            Action::RunFinished { run_id, outcome } => match self.run {
-                RunState::Running { run_id: pending } if pending == run_id => Rc::new(Self {
-                    run: RunState::Finished { run_id, outcome },
-                    ..(*self).clone()
-                }),
-                _ => self,
-            },
+            Action::SelectCall(c) if c == self.selected_call => self,
+            Action::SelectCall(selected_call) => Rc::new(Self {
+                selected_call,
+                ..(*self).clone()
+            }),
+            Action::Shared(url) => Rc::new(Self {
+                share_url: Some(url),
+                ..(*self).clone()
+            }),
+            Action::Notify { is_error, text } => self.with_notice(is_error, text),
+            Action::DismissNotice if self.notice.is_none() => self,
+            Action::DismissNotice => Rc::new(Self {
+                notice: None,
+                ..(*self).clone()
+            }),
         }
     }
+}
+
+/// `prog.bpf.o` → `prog.s`.
+fn asm_name(file: &str) -> String {
+    let stem = file
+        .strip_suffix(".bpf.o")
+        .or_else(|| file.strip_suffix(".o"))
+        .or_else(|| file.strip_suffix(".s"))
+        .unwrap_or(file);
+    format!("{stem}.s")
+}
+
+fn read_spec(read_size: usize) -> iterscope_emulator::scenario::ReadSpec {
+    iterscope_emulator::scenario::ReadSpec { read_size }
 }
 
 /// The store every component reaches through context.
@@ -206,136 +464,162 @@ pub type StoreContext = UseReducerHandle<PlaygroundState>;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A real report: the first example run on the emulator.
-    fn report() -> Report {
-        let ex = examples::default_example();
-        let sc = iterscope_emulator::scenario::Scenario::from_json(ex.scenario_json).unwrap();
-        iterscope_emulator::scenario::run_scenario(&sc, ex.object, ex.name, &RunOptions::default())
-            .unwrap()
-    }
+    use crate::engine;
 
     fn start() -> Rc<PlaygroundState> {
         Rc::new(PlaygroundState::default())
     }
 
-    fn other_example() -> &'static Example {
-        examples::EXAMPLES
-            .iter()
-            .find(|e| e.name != examples::default_example().name)
-            .expect("at least two examples")
+    fn task_of(s: &PlaygroundState) -> EngineTask {
+        s.engine_task().expect("a pending engine task")
+    }
+
+    /// Performs `s`'s engine task for real, as the effect would, and feeds the messages back.
+    fn perform(s: Rc<PlaygroundState>) -> Rc<PlaygroundState> {
+        let t = task_of(&s);
+        let mut events = Vec::new();
+        engine::perform(&t, &mut |e| events.push(e), &|| false);
+        events.into_iter().fold(s, |s, event| {
+            s.reduce(Action::Engine {
+                task: t.task,
+                event,
+            })
+        })
     }
 
     #[test]
-    fn default_selects_first_example_and_two_cpus() {
+    fn default_is_the_first_example_idle() {
         let s = start();
-        assert_eq!(s.example.name, examples::EXAMPLES[0].name);
-        assert_eq!(s.ncpus, 2);
+        assert_eq!(s.example_name(), Some(examples::EXAMPLES[0].name));
+        assert_eq!(s.workspace.ncpus, 2);
         assert_eq!(s.run, RunState::Idle);
-        assert!(s.pending_run().is_none());
+        assert!(s.engine_task().is_none());
     }
 
     #[test]
     fn no_op_actions_return_the_same_rc() {
         let s = start();
-        let same_example = Action::SelectExample(s.example.name.to_owned());
-        assert!(Rc::ptr_eq(&s, &s.clone().reduce(same_example)));
-        let unknown = Action::SelectExample("no_such_example".to_owned());
-        assert!(Rc::ptr_eq(&s, &s.clone().reduce(unknown)));
-        assert!(Rc::ptr_eq(&s, &s.clone().reduce(Action::SetCpus(2))));
-        assert!(Rc::ptr_eq(&s, &s.clone().reduce(Action::SetCpus(0))));
-        let stray = Action::RunFinished {
-            run_id: 99,
-            outcome: RunOutcome::new(Ok(report())),
-        };
-        assert!(Rc::ptr_eq(&s, &s.clone().reduce(stray)));
-
-        let running = s.reduce(Action::Run);
-        assert!(Rc::ptr_eq(&running, &running.clone().reduce(Action::Run)));
+        let name = s.example_name().map(str::to_owned).unwrap_or_default();
+        for a in [
+            Action::SelectExample(name),
+            Action::SelectExample("no_such_example".into()),
+            Action::SetCpus(2),
+            Action::SetCpus(3),
+            Action::SetReadSize(0),
+            Action::Cancel,
+            Action::Reset,
+            Action::SetOutputView(OutputView::Text),
+            Action::SelectCall(None),
+            Action::DismissNotice,
+            Action::Engine {
+                task: 99,
+                event: EngineEvent::Failed {
+                    error: Rc::new(AppError::Build("stray".into())),
+                    live: None,
+                },
+            },
+        ] {
+            let label = format!("{a:?}");
+            assert!(Rc::ptr_eq(&s, &s.clone().reduce(a)), "{label}");
+        }
+        let busy = s.reduce(Action::Run);
+        assert!(Rc::ptr_eq(&busy, &busy.clone().reduce(Action::Run)));
+        assert!(Rc::ptr_eq(&busy, &busy.clone().reduce(Action::Verify)));
     }
 
     #[test]
-    fn run_then_finish_shows_the_outcome() {
-        let running = start().reduce(Action::Run);
-        let request = running.pending_run().expect("a pending run");
-        assert_eq!(request.example.name, examples::EXAMPLES[0].name);
-        assert_eq!(request.options().ncpus, 2);
-        assert!(request.options().record_calls);
+    fn run_to_end_finishes_with_the_null_call() {
+        let s = perform(start().reduce(Action::Run));
+        let live = s.live().expect("a live run");
+        assert!(matches!(s.run, RunState::Ready { .. }), "{:?}", s.run);
+        assert!(live.is_finished());
+        let view = live.view();
+        assert!(view.calls() > 0);
+        assert!(view.last_call_is_stop());
+        assert!(!view.output().is_empty());
+        assert!(Rc::ptr_eq(&s, &s.clone().reduce(Action::Step)));
+    }
 
-        let outcome = RunOutcome::new(Ok(report()));
-        let done = running.reduce(Action::RunFinished {
-            run_id: request.run_id,
-            outcome: outcome.clone(),
-        });
-        assert!(!done.is_running());
-        assert!(done.pending_run().is_none());
-        assert_eq!(done.outcome(), Some(&outcome));
-        match done.outcome().map(RunOutcome::result) {
-            Some(Ok(r)) => {
-                assert!(r.output().ends_with(b"\n") && r.attach.as_deref() == Some("ok"));
-            }
+    #[test]
+    fn steps_one_call_at_a_time_then_runs_on() {
+        let s = perform(start().reduce(Action::Verify));
+        let live = s.live().expect("loaded").clone();
+        assert_eq!(live.view().calls(), 0);
+        let s = perform(s.reduce(Action::Step));
+        assert_eq!(s.live().map(|l| l.view().calls()), Some(1));
+        let s = perform(s.reduce(Action::Step));
+        let after_two = s.live().expect("still live");
+        assert_eq!(after_two.view().calls(), 2);
+        assert!(after_two.same_run(&live), "stepping continues the same run");
+        let s = perform(s.reduce(Action::Run));
+        let done = s.live().expect("finished");
+        assert!(done.same_run(&live) && done.is_finished());
+    }
+
+    #[test]
+    fn stale_engine_messages_are_dropped() {
+        let busy = start().reduce(Action::Run);
+        let old = task_of(&busy);
+        let cancelled = busy.reduce(Action::Cancel);
+        assert_eq!(cancelled.run, RunState::Idle);
+        let late = Action::Engine {
+            task: old.task,
+            event: EngineEvent::Failed {
+                error: Rc::new(AppError::Build("late".into())),
+                live: None,
+            },
+        };
+        assert!(Rc::ptr_eq(&cancelled, &cancelled.clone().reduce(late)));
+    }
+
+    #[test]
+    fn edits_drop_the_run_and_change_the_program() {
+        let s = perform(start().reduce(Action::Run));
+        let edited = s.reduce(Action::EditAssembly("r0 = 0\nexit\n".into()));
+        assert_eq!(edited.run, RunState::Idle);
+        assert!(matches!(
+            &edited.workspace.program,
+            ProgramDoc::Asm { name, text } if name == "hash_dump.s" && text == "r0 = 0\nexit\n"
+        ));
+        let four = edited.reduce(Action::SetCpus(4));
+        assert_eq!(four.workspace.ncpus, 4);
+        let big_reads = four.reduce(Action::SetReadSize(64));
+        assert_eq!(big_reads.workspace.scenario.reads[0].read_size, 64);
+        let other = examples::EXAMPLES[1].name;
+        let switched = big_reads.reduce(Action::SelectExample(other.into()));
+        assert_eq!(switched.example_name(), Some(other));
+        assert_eq!(switched.workspace.ncpus, 4, "the CPU choice stays");
+    }
+
+    #[test]
+    fn bad_assembly_fails_with_its_line() {
+        let s = start().reduce(Action::EditAssembly("r0 = 0\nr11 = 1\nexit\n".into()));
+        let s = perform(s.reduce(Action::Verify));
+        match s.error() {
+            Some(AppError::Assemble { line, .. }) => assert_eq!(*line, 2),
             other => panic!("unexpected {other:?}"),
         }
     }
 
     #[test]
-    fn each_run_gets_a_fresh_id() {
-        let first = start().reduce(Action::Run);
-        let id1 = first.pending_run().map(|r| r.run_id);
-        let done = first.reduce(Action::RunFinished {
-            run_id: id1.unwrap_or_default(),
-            outcome: RunOutcome::new(Ok(report())),
-        });
-        let second = done.reduce(Action::Run);
-        let id2 = second.pending_run().map(|r| r.run_id);
-        assert_ne!(id1, id2);
+    fn rejected_examples_stop_at_the_verifier() {
+        let s = start().reduce(Action::SelectExample("write_key_rejected".into()));
+        let s = perform(s.reduce(Action::Run));
+        let live = s.live().expect("a verdict");
+        let view = live.view();
+        assert_eq!(view.load(), "rejected");
+        assert_eq!(view.calls(), 0);
+        assert!(live.is_finished());
     }
 
     #[test]
-    fn selecting_another_example_drops_a_stale_outcome() {
-        let running = start().reduce(Action::Run);
-        let run_id = running.pending_run().map(|r| r.run_id).unwrap_or_default();
-        let switched = running.reduce(Action::SelectExample(other_example().name.to_owned()));
-        assert_eq!(switched.example.name, other_example().name);
-        assert_eq!(switched.run, RunState::Idle);
-        let late = Action::RunFinished {
-            run_id,
-            outcome: RunOutcome::new(Ok(report())),
-        };
-        assert!(Rc::ptr_eq(&switched, &switched.clone().reduce(late)));
-    }
-
-    #[test]
-    fn changing_cpus_clears_the_old_outcome() {
-        let running = start().reduce(Action::Run);
-        let run_id = running.pending_run().map(|r| r.run_id).unwrap_or_default();
-        let done = running.reduce(Action::RunFinished {
-            run_id,
-            outcome: RunOutcome::new(Ok(report())),
-        });
-        let four = done.reduce(Action::SetCpus(4));
-        assert_eq!(four.ncpus, 4);
-        assert_eq!(four.run, RunState::Idle);
-        assert_eq!(
-            four.reduce(Action::Run).pending_run().map(|r| r.ncpus),
-            Some(4)
-        );
-    }
-
-    #[test]
-    fn an_error_outcome_stays_typed() {
-        let running = start().reduce(Action::Run);
-        let run_id = running.pending_run().map(|r| r.run_id).unwrap_or_default();
-        let error = iterscope_emulator::scenario::Scenario::from_json("{ not json")
-            .expect_err("invalid JSON is an error");
-        let message = error.to_string();
-        let done = running.reduce(Action::RunFinished {
-            run_id,
-            outcome: RunOutcome::new(Err(error)),
-        });
-        match done.outcome().map(RunOutcome::result) {
-            Some(Err(e)) => assert_eq!(e.to_string(), message),
-            other => panic!("unexpected {other:?}"),
-        }
+    fn restore_replaces_everything_with_a_notice() {
+        let mut ws = Workspace::default_example();
+        ws.ncpus = 8;
+        let s = perform(start().reduce(Action::Run));
+        let r = s.reduce(Action::Restore(Box::new(ws.clone()), "Restored".into()));
+        assert_eq!(*r.workspace, ws);
+        assert_eq!(r.run, RunState::Idle);
+        assert_eq!(r.notice.as_ref().map(|n| n.text.as_str()), Some("Restored"));
     }
 }

@@ -10,8 +10,8 @@ use crate::examples::Example;
 pub struct ExamplePickerProps {
     /// The examples to offer, in order.
     pub examples: &'static [Example],
-    /// The selected example's name.
-    pub selected: &'static str,
+    /// The selected example's name (`None`: the user's own program).
+    pub selected: Option<AttrValue>,
     /// Called with the picked example's name.
     pub on_select: Callback<String>,
 }
@@ -31,8 +31,11 @@ pub fn example_picker(props: &ExamplePickerProps) -> Html {
         <div class="example-picker">
             <label for="example-picker">{ "Example" }</label>
             <select id="example-picker" data-testid="example-picker" {onchange}>
+                if props.selected.is_none() {
+                    <option value="" selected=true disabled=true>{ "Your program" }</option>
+                }
                 { for props.examples.iter().map(|e| html! {
-                    <option value={e.name} selected={e.name == props.selected}>
+                    <option value={e.name} selected={props.selected.as_deref() == Some(e.name)}>
                         { e.title }{ " (" }{ e.name }{ ")" }
                     </option>
                 }) }

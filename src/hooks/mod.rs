@@ -1,5 +1,14 @@
-//! Custom hooks. [`use_run_emulator`] is the single place the app calls the emulator.
+//! Hooks and browser glue: the engine effect (the only caller of [`crate::engine`] that
+//! runs programs), autosave and restore (localStorage, share links in the URL fragment) and
+//! file transfer (upload, download).
+//!
+//! Everything here touches `web_sys`; the decisions stay in [`crate::state`] and
+//! [`crate::workspace`], which are tested natively.
 
-mod use_run_emulator;
+mod engine;
+mod files;
+mod persist;
 
-pub use use_run_emulator::{run_example, use_run_emulator};
+pub use engine::use_engine;
+pub use files::{download, read_file};
+pub use persist::{initial_state, share_url, use_autosave};

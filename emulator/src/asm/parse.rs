@@ -121,6 +121,9 @@ pub struct Section {
     pub symbols: Vec<Symbol>,
     /// Relocations of this section's instructions.
     pub relocs: Vec<AsmReloc>,
+    /// For code sections: the 1-based source line of each instruction slot (both slots of an
+    /// `lddw` name its line), so a verifier error at instruction N points into the editor.
+    pub lines: Vec<usize>,
 }
 
 /// A symbol: a function of a code section or a label of a data section.
@@ -630,6 +633,8 @@ struct SecBuild {
     labels: Vec<(String, u64)>,
     /// Labels that are functions (code sections).
     funcs: BTreeSet<String>,
+    /// Source line of each instruction slot.
+    lines: Vec<usize>,
 }
 
 #[derive(Debug)]
@@ -1325,6 +1330,7 @@ impl Asm {
                     data: Vec::new(),
                     labels: Vec::new(),
                     funcs: BTreeSet::new(),
+                    lines: Vec::new(),
                 });
                 self.sections.len() - 1
             }
@@ -1502,6 +1508,7 @@ impl Asm {
         let index = s.data.len() / 8;
         for i in &parsed.insns {
             s.data.extend_from_slice(&i.encode());
+            s.lines.push(line);
         }
         if let Some((what, at)) = parsed.pending {
             self.pending.push(PendingAt {
@@ -2040,6 +2047,7 @@ impl Asm {
                 data: s.data,
                 symbols,
                 relocs,
+                lines: s.lines,
             })
             .collect();
         Ok(AsmOutput {

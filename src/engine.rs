@@ -1,0 +1,362 @@
+//! The one module of the page that calls the emulator: builds the workspace's program
+//! (assembling `.s` text), starts a [`LiveRun`] (map fill, verifier, attach) and advances it
+//! in slices, and turns objects into listings for the editor.
+//!
+//! A [`Worker`] performs one [`EngineTask`] slice by slice; each slice runs at most a given
+//! number of program calls and returns the [`EngineEvent`]s to dispatch, so the caller (the
+//! effect in [`crate::hooks`], or [`perform`] in native tests) decides when to yield to the
+//! browser. The live run is shared as a [`LiveHandle`]: an `Rc<RefCell<…>>` plus a generation
+//! number that changes whenever the run advanced, which is what the views compare.
+//!
+//! Not here: deciding what to run (the reducer in [`crate::state`]), the browser.
+
+use std::cell::{Ref, RefCell};
+use std::fmt;
+use std::rc::Rc;
+
+use iterscope_emulator::asm;
+use iterscope_emulator::live::LiveRun;
+use iterscope_emulator::scenario::RunOptions;
+
+use crate::state::{EngineEvent, EngineTask, Goal};
+use crate::workspace::{ProgramDoc, Workspace};
+
+/// What stopped the page from running the workspace (never a Linux verdict: a rejection by
+/// the verifier is a normal outcome of the live run).
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The assembly does not assemble.
+    #[error("{file}:{line}:{col}: {message}")]
+    Assemble {
+        /// The program's file name.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        col: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The emulator refused the object or scenario, or stopped the program.
+    #[error(transparent)]
+    Emulator(#[from] iterscope_emulator::Error),
+    /// Anything else, already worded for the user.
+    #[error("{0}")]
+    Build(String),
+}
+
+impl AppError {
+    /// The editor line this error points at, if any.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            AppError::Assemble { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
+}
+
+/// A loaded program's live run and what the page knows about its source.
+#[derive(Debug)]
+pub struct Session {
+    /// The run.
+    pub run: LiveRun,
+    /// For assembly programs: the editor line of each instruction of the iterator program.
+    pub asm_lines: Option<Vec<usize>>,
+    generation: u64,
+}
+
+impl Session {
+    /// Program invocations so far.
+    pub fn calls(&self) -> usize {
+        self.run.log().len()
+    }
+
+    /// Whether the last logged call is the final NULL call.
+    pub fn last_call_is_stop(&self) -> bool {
+        let log = self.run.log();
+        log.len()
+            .checked_sub(1)
+            .and_then(|i| log.get(i))
+            .is_some_and(|c| c.is_stop)
+    }
+
+    /// Bytes returned by read(2) so far.
+    pub fn output(&self) -> &[u8] {
+        self.run.output()
+    }
+
+    /// `ok` or `rejected`.
+    pub fn load(&self) -> &str {
+        self.run.load()
+    }
+
+    /// The editor line of instruction `insn`, for assembly programs.
+    pub fn line_of_insn(&self, insn: usize) -> Option<usize> {
+        self.asm_lines.as_ref()?.get(insn).copied()
+    }
+}
+
+/// The live run shared between the state and the views.
+#[derive(Clone)]
+pub struct LiveHandle {
+    cell: Rc<RefCell<Session>>,
+    generation: u64,
+}
+
+impl LiveHandle {
+    fn new(session: Session) -> LiveHandle {
+        LiveHandle {
+            cell: Rc::new(RefCell::new(session)),
+            generation: 0,
+        }
+    }
+
+    /// Borrows the session for reading (views borrow only while rendering).
+    pub fn view(&self) -> Ref<'_, Session> {
+        self.cell.borrow()
+    }
+
+    /// Whether the first read session is over (or there is none: rejected, attach failed).
+    pub fn is_finished(&self) -> bool {
+        self.cell.borrow().run.is_finished()
+    }
+
+    /// Whether both handles are the same live run (whatever their generations).
+    pub fn same_run(&self, other: &LiveHandle) -> bool {
+        Rc::ptr_eq(&self.cell, &other.cell)
+    }
+
+    /// Advances the run by at most `max_calls` calls; returns the handle of the new
+    /// generation.
+    fn advance(&self, max_calls: u64) -> Result<LiveHandle, iterscope_emulator::Error> {
+        let mut s = self.cell.borrow_mut();
+        let r = s.run.advance(max_calls);
+        s.generation += 1;
+        let generation = s.generation;
+        drop(s);
+        r.map(|_| LiveHandle {
+            cell: self.cell.clone(),
+            generation,
+        })
+    }
+}
+
+impl PartialEq for LiveHandle {
+    fn eq(&self, other: &Self) -> bool {
+        self.same_run(other) && self.generation == other.generation
+    }
+}
+
+impl fmt::Debug for LiveHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.cell.try_borrow() {
+            Ok(s) => write!(
+                f,
+                "LiveHandle(load={}, calls={}, gen={})",
+                s.run.load(),
+                s.run.calls_done(),
+                self.generation
+            ),
+            Err(_) => write!(f, "LiveHandle(busy, gen={})", self.generation),
+        }
+    }
+}
+
+/// The object bytes of `program` (assembled when it is assembly) and the editor line of each
+/// instruction of its iterator program.
+pub fn build(program: &ProgramDoc) -> Result<(Vec<u8>, Option<Vec<usize>>), AppError> {
+    match program {
+        ProgramDoc::Asm { name, text } => {
+            let out = asm::assemble(text).map_err(|e| AppError::Assemble {
+                file: name.clone(),
+                line: e.line,
+                col: e.col,
+                message: e.kind.to_string(),
+            })?;
+            let lines = out
+                .sections
+                .iter()
+                .find(|s| s.name.starts_with("iter/"))
+                .map(|s| s.lines.clone());
+            Ok((asm::write_object(&out), lines))
+        }
+        other => other
+            .object_bytes()
+            .map(|b| (b.to_vec(), None))
+            .ok_or_else(|| AppError::Build(format!("no object for {}", other.file_name()))),
+    }
+}
+
+/// Builds, loads, verifies and attaches `ws` (the map filled, nothing run yet).
+pub fn start(ws: &Workspace) -> Result<LiveHandle, AppError> {
+    let (object, asm_lines) = build(&ws.program)?;
+    let opts = RunOptions {
+        ncpus: ws.ncpus,
+        record_calls: true,
+        ..RunOptions::default()
+    };
+    let run = LiveRun::start(&ws.scenario, &object, &ws.program.file_name(), &opts)?;
+    Ok(LiveHandle::new(Session {
+        run,
+        asm_lines,
+        generation: 0,
+    }))
+}
+
+/// The text the editor shows for `program`: the assembly itself, or an object's
+/// disassembly with its C source lines (from BTF line info).
+pub fn listing(program: &ProgramDoc) -> Result<String, AppError> {
+    match program {
+        ProgramDoc::Asm { text, .. } => Ok(text.clone()),
+        other => {
+            let (bytes, _) = build(other)?;
+            let obj = iterscope_emulator::elf::parse(&bytes, &other.file_name())
+                .map_err(|e| AppError::Build(format!("{}: {e}", other.file_name())))?;
+            Ok(asm::object_to_asm(&obj))
+        }
+    }
+}
+
+/// Performs an [`EngineTask`] in slices.
+#[derive(Debug)]
+pub struct Worker {
+    task: EngineTask,
+    live: Option<LiveHandle>,
+    done: bool,
+}
+
+impl Worker {
+    /// A worker for `task`.
+    pub fn new(task: EngineTask) -> Worker {
+        let live = task.live.clone();
+        Worker {
+            task,
+            live,
+            done: false,
+        }
+    }
+
+    /// Whether the task is complete.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Does the next slice of work (loading counts as one slice), running at most
+    /// `max_calls` program calls, and returns the events to dispatch.
+    pub fn slice(&mut self, max_calls: u64) -> Vec<EngineEvent> {
+        if self.done {
+            return Vec::new();
+        }
+        let Some(live) = self.live.clone() else {
+            return match start(&self.task.workspace) {
+                Ok(live) => {
+                    self.live = Some(live.clone());
+                    let mut events = vec![EngineEvent::Loaded(live.clone())];
+                    if self.task.goal == Goal::Load || live.is_finished() {
+                        self.done = true;
+                        events.push(EngineEvent::Done(live));
+                    }
+                    events
+                }
+                Err(e) => self.fail(e, None),
+            };
+        };
+        if live.is_finished() {
+            self.done = true;
+            return vec![EngineEvent::Done(live)];
+        }
+        let budget = match self.task.goal {
+            Goal::Load => 0,
+            Goal::Step => 1,
+            Goal::ToEnd => max_calls.max(1),
+        };
+        match live.advance(budget) {
+            Ok(next) => {
+                self.live = Some(next.clone());
+                if self.task.goal != Goal::ToEnd || next.is_finished() {
+                    self.done = true;
+                    vec![EngineEvent::Done(next)]
+                } else {
+                    vec![EngineEvent::Progress(next)]
+                }
+            }
+            Err(e) => self.fail(AppError::from(e), Some(live)),
+        }
+    }
+
+    fn fail(&mut self, error: AppError, live: Option<LiveHandle>) -> Vec<EngineEvent> {
+        self.done = true;
+        vec![EngineEvent::Failed {
+            error: Rc::new(error),
+            live,
+        }]
+    }
+}
+
+/// Performs `task` to completion without yielding (native tests), calling `emit` for each
+/// event and stopping early when `cancelled` says so.
+pub fn perform(task: &EngineTask, emit: &mut dyn FnMut(EngineEvent), cancelled: &dyn Fn() -> bool) {
+    let mut w = Worker::new(task.clone());
+    while !w.is_done() && !cancelled() {
+        for e in w.slice(u64::MAX) {
+            emit(e);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::examples::EXAMPLES;
+
+    #[test]
+    fn assembly_errors_carry_file_and_line() {
+        let doc = ProgramDoc::Asm {
+            name: "t.s".into(),
+            text: "r0 = 0\n    r0 = *(u64 *)(r11 +0)\nexit\n".into(),
+        };
+        let e = build(&doc).expect_err("r11 is no register");
+        assert_eq!(e.line(), Some(2));
+        assert!(e.to_string().starts_with("t.s:2:"), "{e}");
+    }
+
+    #[test]
+    fn assembly_lines_follow_instructions() {
+        let doc = ProgramDoc::Asm {
+            name: "t.s".into(),
+            text: ".section \"iter/bpf_map_elem\"\n; c\n    r0 = 0 ll\n\n    exit\n".into(),
+        };
+        let (_, lines) = build(&doc).expect("assembles");
+        assert_eq!(lines, Some(vec![3, 3, 5]));
+    }
+
+    #[test]
+    fn every_example_lists_and_the_listing_assembles() {
+        for e in EXAMPLES {
+            let doc = ProgramDoc::Example {
+                name: e.name.into(),
+            };
+            let text = listing(&doc).unwrap_or_else(|err| panic!("{}: {err}", e.name));
+            assert!(text.contains("iter/bpf_map_elem"), "{}", e.name);
+            let asm = ProgramDoc::Asm {
+                name: "x.s".into(),
+                text,
+            };
+            assert!(build(&asm).is_ok(), "{}: listing does not assemble", e.name);
+        }
+    }
+
+    #[test]
+    fn a_rejected_load_points_at_its_editor_line() {
+        let text = ".section \"iter/bpf_map_elem\"\n    r1 = *(u64 *)(r1 +16)\n    if r1 == 0 goto +1\n    *(u32 *)(r1 +0) = 7\n    r0 = 0\n    exit\n";
+        let mut ws = Workspace::default_example();
+        ws.program = ProgramDoc::Asm {
+            name: "w.s".into(),
+            text: text.into(),
+        };
+        let live = start(&ws).expect("loads");
+        let s = live.view();
+        assert_eq!(s.load(), "rejected");
+        assert_eq!(s.line_of_insn(2), Some(4));
+    }
+}
