@@ -407,6 +407,12 @@ fn map_kind_of(type_id: u32) -> Option<MapKind> {
     .find(|k| k.bpf_map_type() == type_id)
 }
 
+/// The most entries a [`Generator`] may produce for a map of `max_entries`: four times the
+/// capacity (updates past a full hash map fail, as they do on Linux), at least 2^20.
+pub fn generator_limit(max_entries: u32) -> u64 {
+    u64::from(max_entries).saturating_mul(4).max(1 << 20)
+}
+
 /// Creates the iterated map of `ms` and applies its entries and ops on `cpu`.
 pub fn build_map(
     ms: &MapScenario,
@@ -487,7 +493,7 @@ pub fn build_map(
                     what: format!("unknown generator {:?} (only \"seq\")", g.gen),
                 }));
             }
-            let limit = u64::from(ms.max_entries).saturating_mul(4).max(1 << 20);
+            let limit = generator_limit(ms.max_entries);
             if g.count > limit {
                 return Err(Error::Scenario(ScenarioError::Field {
                     field: "map.entries.count".into(),

@@ -644,3 +644,54 @@ fn cli_decode_and_disasm() {
         "{out}"
     );
 }
+
+#[test]
+fn leaves_of_real_struct_types_encode_little_endian() {
+    let bytes = std::fs::read(fixtures().join("typed.bpf.o")).unwrap();
+    let obj = elf::parse(&bytes, "typed").unwrap();
+    let btf = obj.btf.as_ref().unwrap();
+    let triple = typed::find_type(btf, "struct triple").unwrap();
+    let leaves = typed::leaves(btf, triple).unwrap();
+    let shape: Vec<(&str, u32, u32, bool)> = leaves
+        .iter()
+        .map(|l| (l.path.as_str(), l.offset, l.size, l.signed))
+        .collect();
+    assert_eq!(
+        shape,
+        [("x", 0, 4, false), ("y", 4, 4, false), ("z", 8, 4, false)]
+    );
+    let mut key = vec![0u8; 12];
+    for (leaf, v) in leaves.iter().zip([4, 5, 6]) {
+        typed::encode_leaf(leaf, v, &mut key).unwrap();
+    }
+    assert_eq!(
+        typed::format_value(btf, triple, &key).unwrap(),
+        "{x=4, y=5, z=6}"
+    );
+    let back: Vec<i128> = leaves
+        .iter()
+        .map(|l| typed::decode_leaf(l, &key).unwrap())
+        .collect();
+    assert_eq!(back, [4, 5, 6]);
+    assert!(matches!(
+        typed::encode_leaf(&leaves[0], 1 << 32, &mut key),
+        Err(TypedError::OutOfRange { .. })
+    ));
+
+    // Signed members; a struct with bitfields is left to the hex editor.
+    let inner = typed::find_type(btf, "struct inner").unwrap();
+    let mut raw = vec![0u8; 4];
+    let inner_leaves = typed::leaves(btf, inner).unwrap();
+    assert!(inner_leaves.iter().all(|l| l.signed && l.size == 2));
+    typed::encode_leaf(&inner_leaves[0], -1, &mut raw).unwrap();
+    typed::encode_leaf(&inner_leaves[1], 2, &mut raw).unwrap();
+    assert_eq!(
+        typed::format_value(btf, inner, &raw).unwrap(),
+        "{lo=-1, hi=2}"
+    );
+    let record = typed::find_type(btf, "struct record").unwrap();
+    assert!(matches!(
+        typed::leaves(btf, record),
+        Err(TypedError::Unsupported { .. })
+    ));
+}

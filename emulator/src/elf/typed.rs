@@ -14,6 +14,10 @@
 //!   map, which is not in the object): [`find_type`] resolves `"struct triple"`, `"__u64"`,
 //!   `"enum color"`.
 //!
+//! For editing, [`leaves`] flattens a type into its scalar fields ([`FieldLeaf`]: `x`,
+//! `inner.y`, `arr[2]` with byte offset, size and signedness), and [`encode_leaf`] /
+//! [`decode_leaf`] write and read one leaf's integer little-endian inside the type's bytes.
+//!
 //! Out of scope: guessing the iterated map's types from the program (BTF has no types of
 //! local variables, so the casts of `ctx->key` are not recorded), `BTF_KIND_FLOAT` sizes
 //! other than 4 and 8 (shown as hex), and big-endian data. Decoding never panics: malformed
@@ -70,6 +74,16 @@ pub enum TypedError {
     NotFound {
         /// The name looked up.
         name: String,
+    },
+    /// An integer does not fit a leaf's size and signedness.
+    #[error("field `{path}`: {value} does not fit {ty}")]
+    OutOfRange {
+        /// The leaf's path (`inner.y`).
+        path: String,
+        /// The value given.
+        value: i128,
+        /// The leaf's integer type (`u32`, `s8`).
+        ty: String,
     },
     /// The value has more elements than the decoder produces.
     #[error("value has more than {limit} elements")]
@@ -459,6 +473,197 @@ fn int_value(name: &str, v: i128) -> TypedValue {
 fn enum_value(values: &[(String, i64)], v: i64) -> TypedValue {
     let name = values.iter().find(|(_, x)| *x == v).map(|(n, _)| n.clone());
     TypedValue::Enum { name, value: v }
+}
+
+/// Most leaves [`leaves`] produces for one type (a large array is edited as hex instead).
+pub const MAX_LEAVES: usize = 1024;
+
+/// One scalar field of a flattened type: an integer, enum, pointer or float, or one element
+/// of an array of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldLeaf {
+    /// Member path: `x`, `inner.y`, `arr[2]`; `""` when the type itself is a scalar. Members
+    /// of anonymous structs and unions take no path segment.
+    pub path: String,
+    /// Byte offset from the start of the type.
+    pub offset: u32,
+    /// Size in bytes (1 to 16).
+    pub size: u32,
+    /// Whether the integer is signed (signed `int`s and enums with signed values); pointers
+    /// and floats (edited as their bit pattern) are unsigned.
+    pub signed: bool,
+}
+
+impl FieldLeaf {
+    /// The leaf's integer type as the kernel spells sizes: `u32`, `s8`, `u128`.
+    pub fn int_type(&self) -> String {
+        format!("{}{}", if self.signed { 's' } else { 'u' }, self.size * 8)
+    }
+}
+
+/// The scalar fields of type `type_id` in declaration order (struct and union members, array
+/// elements, nested types flattened; the members of a union overlap).
+///
+/// # Errors
+///
+/// [`TypedError::Unsupported`] for a type with bitfields, a misaligned member, a scalar wider
+/// than 16 bytes or no size (such types are edited as hex); [`TypedError::TooLarge`] beyond
+/// [`MAX_LEAVES`] leaves; [`TypedError::NoSuchType`] for dangling ids.
+///
+/// # Examples
+///
+/// ```no_run
+/// use iterscope_emulator::elf::{self, typed};
+/// let bytes = std::fs::read("examples/selftest_hash_map.bpf.o").unwrap();
+/// let obj = elf::parse(&bytes, "prog").unwrap();
+/// let btf = obj.btf.as_ref().unwrap();
+/// let triple = typed::find_type(btf, "struct triple").unwrap();
+/// let paths: Vec<String> = typed::leaves(btf, triple).unwrap().into_iter().map(|l| l.path).collect();
+/// assert_eq!(paths, ["a", "b", "c"]);
+/// ```
+pub fn leaves(btf: &Btf, type_id: u32) -> Result<Vec<FieldLeaf>, TypedError> {
+    let mut out = Vec::new();
+    collect_leaves(btf, type_id, "", 0, 0, &mut out)?;
+    Ok(out)
+}
+
+fn collect_leaves(
+    btf: &Btf,
+    id: u32,
+    path: &str,
+    offset: u32,
+    depth: usize,
+    out: &mut Vec<FieldLeaf>,
+) -> Result<(), TypedError> {
+    let unsupported = |reason| TypedError::Unsupported {
+        ty: type_name(btf, id),
+        offset: offset as usize,
+        reason,
+    };
+    if depth > MAX_DEPTH {
+        return Err(unsupported("nested too deeply"));
+    }
+    let rid = btf
+        .skip_mods_and_typedefs(id)
+        .ok_or(TypedError::NoSuchType { id })?;
+    let ty = btf
+        .type_by_id(rid)
+        .ok_or(TypedError::NoSuchType { id: rid })?;
+    let mut leaf = |size: u32, signed: bool| {
+        if out.len() >= MAX_LEAVES {
+            return Err(TypedError::TooLarge { limit: MAX_LEAVES });
+        }
+        if size == 0 || size > 16 {
+            return Err(unsupported("scalar is not 1 to 16 bytes"));
+        }
+        out.push(FieldLeaf {
+            path: path.to_string(),
+            offset,
+            size,
+            signed,
+        });
+        Ok(())
+    };
+    match &ty.kind {
+        BtfKind::Int { size, signed, .. } => leaf(*size, *signed),
+        BtfKind::Enum { size, signed, .. } => leaf(*size, *signed),
+        BtfKind::Ptr(_) => leaf(8, false),
+        BtfKind::Float { size } => leaf(*size, false),
+        BtfKind::Var { ty, .. } => collect_leaves(btf, *ty, path, offset, depth + 1, out),
+        BtfKind::Array { elem, len, .. } => {
+            let esize = btf
+                .size_of(*elem)
+                .ok_or_else(|| unsupported("array element has no size"))?;
+            if *len as usize > MAX_LEAVES {
+                return Err(TypedError::TooLarge { limit: MAX_LEAVES });
+            }
+            for i in 0..*len {
+                let at = i
+                    .checked_mul(esize)
+                    .and_then(|o| o.checked_add(offset))
+                    .ok_or_else(|| unsupported("array size overflows"))?;
+                collect_leaves(btf, *elem, &format!("{path}[{i}]"), at, depth + 1, out)?;
+            }
+            Ok(())
+        }
+        BtfKind::Struct { members, .. } | BtfKind::Union { members, .. } => {
+            for m in members {
+                if m.bitfield_size > 0 {
+                    return Err(unsupported("bitfield members are edited as hex"));
+                }
+                if m.bit_offset % 8 != 0 {
+                    return Err(unsupported("member is not byte-aligned"));
+                }
+                let at = offset
+                    .checked_add(m.bit_offset / 8)
+                    .ok_or_else(|| unsupported("member offset overflows"))?;
+                let sub = match (path.is_empty(), m.name.is_empty()) {
+                    (_, true) => path.to_string(),
+                    (true, false) => m.name.clone(),
+                    (false, false) => format!("{path}.{}", m.name),
+                };
+                collect_leaves(btf, m.ty, &sub, at, depth + 1, out)?;
+            }
+            Ok(())
+        }
+        BtfKind::Void => Err(unsupported("void has no value")),
+        BtfKind::Fwd { .. } => Err(unsupported("forward declaration has no size")),
+        _ => Err(unsupported("not a data type")),
+    }
+}
+
+/// The bytes of `leaf` inside `bytes`, or [`TypedError::Short`].
+fn leaf_range(leaf: &FieldLeaf, have: usize) -> Result<std::ops::Range<usize>, TypedError> {
+    let start = leaf.offset as usize;
+    let end = start.saturating_add(leaf.size as usize);
+    if end > have || leaf.size > 16 {
+        return Err(TypedError::Short {
+            ty: leaf.int_type(),
+            offset: start,
+            need: end,
+            have,
+        });
+    }
+    Ok(start..end)
+}
+
+/// Reads `leaf` from the little-endian `bytes` of its whole type, sign-extended when the leaf
+/// is signed. Unsigned 128-bit leaves above `i128::MAX` read as negative numbers.
+///
+/// # Errors
+///
+/// [`TypedError::Short`] when `bytes` ends before the leaf does.
+pub fn decode_leaf(leaf: &FieldLeaf, bytes: &[u8]) -> Result<i128, TypedError> {
+    let r = leaf_range(leaf, bytes.len())?;
+    Ok(extract(&bytes[r], 0, leaf.size * 8, leaf.signed))
+}
+
+/// Writes `value` into `leaf`'s bytes of `bytes` (little-endian), leaving the other bytes
+/// (other fields, padding) as they are.
+///
+/// # Errors
+///
+/// [`TypedError::OutOfRange`] when `value` does not fit the leaf's size and signedness,
+/// [`TypedError::Short`] when `bytes` ends before the leaf does. `bytes` is unchanged then.
+pub fn encode_leaf(leaf: &FieldLeaf, value: i128, bytes: &mut [u8]) -> Result<(), TypedError> {
+    let r = leaf_range(leaf, bytes.len())?;
+    let bits = leaf.size * 8;
+    let fits = match (leaf.signed, bits) {
+        (true, 128) => true,
+        (false, 128) => value >= 0,
+        (true, b) => (-(1i128 << (b - 1))..(1i128 << (b - 1))).contains(&value),
+        (false, b) => (0..(1i128 << b)).contains(&value),
+    };
+    if !fits {
+        return Err(TypedError::OutOfRange {
+            path: leaf.path.clone(),
+            value,
+            ty: leaf.int_type(),
+        });
+    }
+    let le = value.to_le_bytes();
+    bytes[r].copy_from_slice(&le[..leaf.size as usize]);
+    Ok(())
 }
 
 /// True when `id` is (a typedef or qualifier of) the 1-byte integer `char`.
@@ -863,5 +1068,154 @@ mod tests {
         );
         assert_eq!(type_name(&btf, 3), "_Bool *");
         assert_eq!(find_type(&btf, "enum e"), Ok(2));
+    }
+
+    /// `struct s { int x; struct { unsigned char y; short z[2]; } in; union { long p; }; }`
+    /// with an anonymous union member.
+    fn nested_btf() -> Btf {
+        // strings: 1 "int", 5 "s", 7 "x", 9 "in", 12 "y", 14 "z", 16 "p", 18 "uchar",
+        // 24 "short", 30 "long"
+        let strings = b"\0int\0s\0x\0in\0y\0z\0p\0uchar\0short\0long\0";
+        let types = [
+            1,
+            1 << 24,
+            4,
+            (1 << 24) | 32, // [1] int (signed)
+            18,
+            1 << 24,
+            1,
+            8, // [2] uchar
+            24,
+            1 << 24,
+            2,
+            (1 << 24) | 16, // [3] short (signed)
+            0,
+            3 << 24,
+            0,
+            3,
+            3,
+            2, // [4] short[2] (index type int... any)
+            0,
+            (4 << 24) | 2,
+            6,
+            12,
+            2,
+            0,
+            14,
+            4,
+            16, // [5] anon struct { y; z[2] } size 6
+            30,
+            1 << 24,
+            8,
+            (1 << 24) | 64, // [6] long
+            0,
+            (5 << 24) | 1,
+            8,
+            16,
+            6,
+            0, // [7] anon union { p } size 8
+            5,
+            (4 << 24) | 3,
+            24,
+            7,
+            1,
+            0,
+            9,
+            5,
+            32,
+            0,
+            7,
+            128, // [8] struct s size 24
+        ];
+        fake_btf(&types, strings)
+    }
+
+    #[test]
+    fn leaves_flatten_nested_types() {
+        let btf = nested_btf();
+        let got: Vec<(String, u32, u32, bool)> = leaves(&btf, 8)
+            .unwrap()
+            .into_iter()
+            .map(|l| (l.path, l.offset, l.size, l.signed))
+            .collect();
+        let want = [
+            ("x", 0, 4, true),
+            ("in.y", 4, 1, false),
+            ("in.z[0]", 6, 2, true),
+            ("in.z[1]", 8, 2, true),
+            ("p", 16, 8, true),
+        ];
+        let want: Vec<(String, u32, u32, bool)> = want
+            .iter()
+            .map(|&(p, o, s, g)| (p.to_string(), o, s, g))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(leaves(&btf, 1).unwrap()[0].path, "");
+        assert_eq!(leaves(&btf, 99), Err(TypedError::NoSuchType { id: 99 }));
+    }
+
+    #[test]
+    fn leaves_refuse_bitfields() {
+        // strings: 1 "int", 5 "s", 7 "a"
+        let strings = b"\0int\0s\0a\0";
+        let types = [
+            1,
+            1 << 24,
+            4,
+            32, // [1] unsigned int
+            5,
+            (1 << 31) | (4 << 24) | 1,
+            4,
+            7,
+            1,
+            3 << 24, // [2] struct s { a:3 } (kind_flag)
+        ];
+        let btf = fake_btf(&types, strings);
+        assert!(matches!(
+            leaves(&btf, 2),
+            Err(TypedError::Unsupported { .. })
+        ));
+    }
+
+    #[test]
+    fn encode_and_decode_leaves() {
+        let leaf = |size, signed| FieldLeaf {
+            path: "f".into(),
+            offset: 1,
+            size,
+            signed,
+        };
+        let mut b = [0xaau8; 6];
+        encode_leaf(&leaf(4, true), -2, &mut b).unwrap();
+        assert_eq!(b, [0xaa, 0xfe, 0xff, 0xff, 0xff, 0xaa]);
+        assert_eq!(decode_leaf(&leaf(4, true), &b), Ok(-2));
+        assert_eq!(decode_leaf(&leaf(4, false), &b), Ok(0xffff_fffe));
+        encode_leaf(&leaf(2, false), 0xbeef, &mut b).unwrap();
+        assert_eq!(b[1..3], [0xef, 0xbe]);
+        assert_eq!(
+            encode_leaf(&leaf(1, false), 256, &mut b),
+            Err(TypedError::OutOfRange {
+                path: "f".into(),
+                value: 256,
+                ty: "u8".into()
+            })
+        );
+        assert!(encode_leaf(&leaf(1, true), -129, &mut b).is_err());
+        assert!(encode_leaf(&leaf(1, true), -128, &mut b).is_ok());
+        assert!(encode_leaf(&leaf(1, false), -1, &mut b).is_err());
+        assert!(matches!(
+            encode_leaf(&leaf(8, false), 1, &mut b),
+            Err(TypedError::Short { .. })
+        ));
+        assert!(decode_leaf(&leaf(8, false), &b).is_err());
+        let mut w = [0u8; 16];
+        let wide = FieldLeaf {
+            path: String::new(),
+            offset: 0,
+            size: 16,
+            signed: false,
+        };
+        encode_leaf(&wide, i128::MAX, &mut w).unwrap();
+        assert_eq!(decode_leaf(&wide, &w), Ok(i128::MAX));
     }
 }

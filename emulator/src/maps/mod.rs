@@ -200,6 +200,24 @@ pub struct MapDef {
     pub name: String,
 }
 
+impl MapDef {
+    /// The `BPF_MAP_CREATE` checks that need no allocation: the ones [`Map::create`] makes
+    /// before allocating (sizes, flags, the hash bucket-count limits), with the same errors.
+    /// Editors call it to validate a map as it is typed; it does not apply the
+    /// `BPF_F_NO_COMMON_LRU` rounding of `max_entries` nor the emulator's memory limit.
+    ///
+    /// # Errors
+    ///
+    /// The [`MapError`] that [`Map::create`] would return for this definition.
+    pub fn check(&self, ncpus: u32) -> Result<(), MapError> {
+        check_def(self, ncpus)?;
+        if !self.kind.is_array() {
+            check_hash_entries(self)?;
+        }
+        Ok(())
+    }
+}
+
 /// Emulator resource limits for map creation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MapLimits {
@@ -528,6 +546,28 @@ fn check_def(def: &MapDef, ncpus: u32) -> Result<(), MapError> {
     Ok(())
 }
 
+/// The hash table's `max_entries` limits (`htab_map_alloc`): at most 2^31 elements, and a
+/// bucket array (16-byte `struct bucket`s) whose byte count fits a u32.
+fn check_hash_entries(def: &MapDef) -> Result<(), MapError> {
+    if u64::from(def.max_entries) > 1 << 31 {
+        return Err(MapError::TooBig {
+            name: def.name.clone(),
+            field: "max_entries",
+            value: def.max_entries.into(),
+            limit: 1 << 31,
+        });
+    }
+    if roundup_pow_of_two(def.max_entries) > u64::from(u32::MAX) / HTAB_BUCKET_SIZE {
+        return Err(MapError::TooBig {
+            name: def.name.clone(),
+            field: "max_entries",
+            value: def.max_entries.into(),
+            limit: 1 << 27,
+        });
+    }
+    Ok(())
+}
+
 impl Map {
     /// `BPF_MAP_CREATE` for a machine with `ncpus` possible CPUs. `hash_seed` is the map's
     /// `hashrnd` unless `BPF_F_ZERO_SEED` is set (then it is 0). All element storage is
@@ -562,23 +602,7 @@ impl Map {
         let inner = if def.kind.is_array() {
             Inner::Array(array::ArrayMap::new(&def, ncpus, limits)?)
         } else {
-            if u64::from(def.max_entries) > 1 << 31 {
-                return Err(MapError::TooBig {
-                    name: def.name.clone(),
-                    field: "max_entries",
-                    value: def.max_entries.into(),
-                    limit: 1 << 31,
-                });
-            }
-            // The bucket array (16-byte `struct bucket`s) must fit a u32 byte count.
-            if roundup_pow_of_two(def.max_entries) > u64::from(u32::MAX) / HTAB_BUCKET_SIZE {
-                return Err(MapError::TooBig {
-                    name: def.name.clone(),
-                    field: "max_entries",
-                    value: def.max_entries.into(),
-                    limit: 1 << 27,
-                });
-            }
+            check_hash_entries(&def)?;
             let seed = if def.flags & BPF_F_ZERO_SEED != 0 {
                 0
             } else {
@@ -830,6 +854,21 @@ mod tests {
         assert!("queue".parse::<MapKind>().is_err());
         assert!(MapKind::LruPercpuHash.is_percpu() && MapKind::LruPercpuHash.is_lru());
         assert!(!MapKind::Hash.is_array() && MapKind::PercpuArray.is_array());
+    }
+
+    #[test]
+    fn check_agrees_with_create() {
+        let defs = [
+            def(MapKind::Hash, 0, 4, 4, 0),
+            def(MapKind::Array, 8, 4, 4, 0),
+            def(MapKind::Hash, 4, 4, u32::MAX, 0),
+            def(MapKind::LruHash, 4, 4, (1 << 27) + 1, 0),
+            def(MapKind::Hash, 4, 4, 4, BPF_F_NO_COMMON_LRU),
+            def(MapKind::PercpuHash, 4, 8, 16, BPF_F_ZERO_SEED),
+        ];
+        for d in defs {
+            assert_eq!(d.check(2), create(d.clone()).map(|_| ()), "{d:?}");
+        }
     }
 
     #[test]
