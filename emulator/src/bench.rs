@@ -3,12 +3,15 @@
 //! each element with `bpf_seq_printf` (`"%u %llu\n"`), read to EOF with 4 KiB reads.
 //!
 //! Used by `iterscope bench` and the criterion benchmark, and comparable with the same
-//! workload on the kernel. Not a general harness.
+//! workload on the kernel. [`Bench::run_live`] runs the same workload as a scenario (the
+//! program assembled from text, the map from a generator) through [`LiveRun`] in chunks of
+//! calls, recording the call log, as the browser UI does. Not a general harness.
 
 use crate::helpers::runtime::World;
 use crate::iter::Machine;
+use crate::live::LiveRun;
 use crate::maps::{Map, MapDef, MapKind, MapLimits, UpdateValue, BPF_ANY, BPF_F_ZERO_SEED};
-use crate::scenario::run_session;
+use crate::scenario::{run_session, RunOptions, Scenario};
 use crate::vm::{Code, Patch};
 use crate::Error;
 
@@ -31,6 +34,61 @@ pub struct BenchResult {
     /// The sum the program accumulated.
     pub sum: u64,
 }
+
+/// What a chunked [`LiveRun`] did.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveBenchResult {
+    /// Program invocations.
+    pub calls: u64,
+    /// [`LiveRun::advance`] calls.
+    pub chunks: u64,
+    /// Output bytes.
+    pub bytes: usize,
+    /// The call log's stored bytes per call.
+    pub log_bytes_per_call: usize,
+    /// The call log's allocated bytes.
+    pub log_heap_bytes: usize,
+}
+
+/// The workload's program in the assembler's syntax; `{PRINTF}` is replaced by the
+/// printing part or nothing.
+const LIVE_PROGRAM: &str = r#"
+.rodata
+fmt:
+    .asciz "%u %llu\n"
+.bss
+sum:
+    .zero 8
+.section "iter/bpf_map_elem"
+bench:
+    r2 = *(u64 *)(r1 +16)
+    r3 = *(u64 *)(r1 +24)
+    r6 = *(u64 *)(r1 +0)
+    if r2 == 0x0 goto out
+    if r3 == 0x0 goto out
+    r4 = *(u64 *)(r3 +0)
+    r5 = sum ll
+    r0 = *(u64 *)(r5 +0)
+    r0 += r4
+    *(u64 *)(r5 +0) = r0
+{PRINTF}
+out:
+    r0 = 0
+    exit
+"#;
+
+const LIVE_PRINTF: &str = r"
+    r2 = *(u32 *)(r2 +0)
+    *(u64 *)(r10 -16) = r2
+    *(u64 *)(r10 -8) = r4
+    r1 = *(u64 *)(r6 +0)
+    r2 = fmt ll
+    r3 = 9
+    r4 = r10
+    r4 += -16
+    r5 = 16
+    call bpf_seq_printf
+";
 
 fn insn(op: u8, dst: u8, src: u8, off: i16, imm: i32) -> [u8; 8] {
     let o = off.to_le_bytes();
@@ -136,6 +194,57 @@ impl Bench {
         Ok(Machine::new(code, world))
     }
 
+    /// The workload as a scenario and an object: a zero-seed hash map filled by a generator
+    /// (`value = 3 * key + 1`) and the program assembled from text.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Asm`] if the built-in program does not assemble (a bug).
+    pub fn scenario(&self) -> Result<(Scenario, Vec<u8>), Error> {
+        let text = LIVE_PROGRAM.replace("{PRINTF}", if self.printf { LIVE_PRINTF } else { "" });
+        let object = crate::asm::write_object(&crate::asm::assemble(&text)?);
+        let sc = Scenario::from_json(&format!(
+            r#"{{"program":"bench.o","map":{{"type":"hash","name":"bench","key_size":4,
+            "value_size":8,"max_entries":{max},"flags":{BPF_F_ZERO_SEED},
+            "entries":{{"gen":"seq","count":{n},"mul":3,"add":1}}}}}}"#,
+            max = self.elements.max(1),
+            n = self.elements,
+        ))?;
+        Ok((sc, object))
+    }
+
+    /// Runs [`Bench::scenario`] through a [`LiveRun`], `chunk` program calls per advance
+    /// (the map fill and load are not part of the figure the caller times).
+    ///
+    /// # Errors
+    ///
+    /// What [`LiveRun::start`] and [`LiveRun::advance`] return.
+    pub fn live(&self) -> Result<LiveRun, Error> {
+        let (sc, object) = self.scenario()?;
+        LiveRun::start(&sc, &object, "bench", &RunOptions::default())
+    }
+
+    /// Advances `run` (from [`Bench::live`]) to the end of its session in chunks of `chunk`
+    /// calls.
+    ///
+    /// # Errors
+    ///
+    /// What [`LiveRun::advance`] returns.
+    pub fn run_live(run: &mut LiveRun, chunk: u64) -> Result<LiveBenchResult, Error> {
+        let mut chunks = 0;
+        while !run.is_finished() {
+            run.advance(chunk)?;
+            chunks += 1;
+        }
+        Ok(LiveBenchResult {
+            calls: run.calls_done(),
+            chunks,
+            bytes: run.output().len(),
+            log_bytes_per_call: run.log().bytes_per_call(),
+            log_heap_bytes: run.log().heap_bytes(),
+        })
+    }
+
     /// Builds and runs the workload once.
     pub fn run(&self) -> Result<BenchResult, Error> {
         let mut m = self.machine()?;
@@ -183,6 +292,22 @@ mod tests {
             .map(|i| format!("{i} {}\n", 3 * i + 1).len())
             .sum();
         assert_eq!(p.bytes, expected);
+    }
+
+    #[test]
+    fn the_live_workload_prints_what_the_machine_prints() {
+        for printf in [false, true] {
+            let b = Bench {
+                elements: 300,
+                printf,
+            };
+            let mut run = b.live().unwrap();
+            assert_eq!(run.load(), "ok", "{}", run.verifier_log());
+            let r = Bench::run_live(&mut run, 100).unwrap();
+            assert_eq!(r.calls, 301);
+            assert_eq!(r.chunks, 4);
+            assert_eq!(r.bytes, b.run().unwrap().bytes);
+        }
     }
 }
 

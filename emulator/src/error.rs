@@ -17,4 +17,10 @@ pub enum Error {
     /// A malformed scenario.
     #[error(transparent)]
     Scenario(#[from] crate::scenario::ScenarioError),
+    /// Assembler source that does not assemble.
+    #[error(transparent)]
+    Asm(#[from] crate::asm::AsmError),
+    /// A live run that cannot go on.
+    #[error(transparent)]
+    Live(#[from] crate::live::LiveError),
 }

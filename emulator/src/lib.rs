@@ -4,7 +4,8 @@
 //! visits with Linux's iteration order and LRU eviction ([`maps`]), emulates the helpers
 //! iterator programs call ([`helpers`]), runs programs on the rbpf interpreter ([`vm`]) and
 //! drives them through the kernel's `bpf_seq_read` protocol ([`iter`]). [`scenario`] runs
-//! the kernel oracle's case files end to end.
+//! the kernel oracle's case files end to end; [`live`] runs them a budget of program calls
+//! at a time for an interactive UI.
 //!
 //! ```no_run
 //! use iterscope_emulator::scenario::{run_scenario, RunOptions, Scenario};
@@ -23,6 +24,7 @@ pub mod errno;
 pub mod error;
 pub mod helpers;
 pub mod iter;
+pub mod live;
 pub mod maps;
 pub mod mem;
 pub mod scenario;
@@ -31,3 +33,4 @@ pub mod vm;
 
 pub use errno::Errno;
 pub use error::Error;
+pub use live::{Advance, CallLog, CallView, LiveRun};

@@ -24,7 +24,7 @@ use crate::elf::{self, Btf, ProgramKind, RelocTarget};
 use crate::errno::Errno;
 use crate::helpers::runtime::World;
 pub use crate::iter::CallRecord;
-use crate::iter::{Machine, ReadError};
+use crate::iter::{Machine, ReadError, ReadStep, Session};
 use crate::maps::{
     DumpValue, Map, MapDef, MapKind, MapLimits, UpdateValue, BPF_ANY, BPF_EXIST, BPF_F_MMAPABLE,
     BPF_F_RDONLY_PROG, BPF_F_ZERO_SEED, BPF_NOEXIST,
@@ -773,65 +773,147 @@ pub fn run_scenario(
     object_name: &str,
     opts: &RunOptions,
 ) -> Result<Report, Error> {
-    let Prepared {
-        machine,
-        verdict,
-        attach,
-        failures,
-        iter_map_dump,
-        globals: globals_meta,
-    } = prepare(sc, object, object_name, opts)?;
-    let (load, verifier_error, load_error, verifier_log) = match &verdict {
-        Verdict::Loaded(v) => ("ok", String::new(), None, v.log.0.clone()),
-        Verdict::Rejected(r) => (
-            "rejected",
-            r.error.message.clone(),
-            Some(r.error.errno.strerror().to_string()),
-            r.log.0.clone(),
-        ),
-    };
+    let mut loaded = Loaded::new(sc, object, object_name, opts)?;
     let mut reads = Vec::new();
     let mut calls = Vec::new();
-    let mut map_after = None;
-    let mut trace_pipe = Vec::new();
-    let mut globals = Vec::new();
-    let mut object_maps = Vec::new();
-    if let Some(mut machine) = machine {
-        if attach.as_deref() == Some("ok") {
-            for (i, spec) in sc.reads.iter().enumerate() {
-                machine.record = opts.record_calls && i == 0;
-                let r = run_session(&mut machine, spec.read_size)?;
-                if i == 0 {
-                    calls = machine.take_records();
-                }
-                reads.push(r);
+    if let Some(machine) = loaded.runnable() {
+        for (i, spec) in sc.reads.iter().enumerate() {
+            machine.record = opts.record_calls && i == 0;
+            reads.push(run_session(machine, spec.read_size)?);
+            if i == 0 {
+                calls = machine.take_records();
             }
         }
-        let small = sc.map.max_entries <= opts.dump_map_max;
-        map_after = (sc.dump_map_after || small).then(|| machine.world().maps[0].dump());
-        trace_pipe = machine.world().trace_pipe.clone();
-        globals = global_snapshots(&machine, &globals_meta);
-        object_maps = object_map_dumps(&machine, globals_meta.len(), opts.dump_map_max);
-    } else if sc.dump_map_after {
-        map_after = Some(iter_map_dump);
     }
-    Ok(Report {
-        load: load.into(),
-        verifier_error,
-        load_error,
-        verifier_log,
-        attach,
-        ncpus: opts.ncpus.max(1),
-        map: sc.map.clone(),
-        map_update_failures: failures,
-        reads,
-        map_after,
-        calls,
-        output_summary_only: sc.output_summary_only,
-        trace_pipe,
-        globals,
-        object_maps,
-    })
+    Ok(loaded.into_report(reads, calls))
+}
+
+/// The load and attach verdicts of a scenario as a [`Report`] states them.
+#[derive(Debug, Clone)]
+pub(crate) struct LoadSummary {
+    /// `ok` or `rejected`.
+    pub(crate) load: &'static str,
+    /// The verifier's complaint, `""` when loaded.
+    pub(crate) verifier_error: String,
+    /// strerror of a rejected load.
+    pub(crate) load_error: Option<String>,
+    /// The verifier's log.
+    pub(crate) verifier_log: String,
+    /// The attach verdict (None when the load failed).
+    pub(crate) attach: Option<String>,
+    /// Failed entries and ops.
+    pub(crate) failures: Vec<UpdateFailure>,
+}
+
+/// A prepared scenario between the load and the reads: the one path [`run_scenario`] and
+/// [`crate::live::LiveRun`] share to turn [`prepare`]'s result into a [`Report`].
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    pub(crate) summary: LoadSummary,
+    machine: Option<Machine>,
+    iter_map_dump: MapDump,
+    globals_meta: Vec<(String, String)>,
+    map: MapScenario,
+    dump_map_after: bool,
+    output_summary_only: bool,
+    ncpus: u32,
+    dump_map_max: u32,
+}
+
+impl Loaded {
+    /// [`prepare`] plus the verdicts in report form.
+    pub(crate) fn new(
+        sc: &Scenario,
+        object: &[u8],
+        object_name: &str,
+        opts: &RunOptions,
+    ) -> Result<Loaded, Error> {
+        let Prepared {
+            machine,
+            verdict,
+            attach,
+            failures,
+            iter_map_dump,
+            globals,
+        } = prepare(sc, object, object_name, opts)?;
+        let (load, verifier_error, load_error, verifier_log) = match verdict {
+            Verdict::Loaded(v) => ("ok", String::new(), None, v.log.0),
+            Verdict::Rejected(r) => (
+                "rejected",
+                r.error.message,
+                Some(r.error.errno.strerror().to_string()),
+                r.log.0,
+            ),
+        };
+        Ok(Loaded {
+            summary: LoadSummary {
+                load,
+                verifier_error,
+                load_error,
+                verifier_log,
+                attach,
+                failures,
+            },
+            machine,
+            iter_map_dump,
+            globals_meta: globals,
+            map: sc.map.clone(),
+            dump_map_after: sc.dump_map_after,
+            output_summary_only: sc.output_summary_only,
+            ncpus: opts.ncpus.max(1),
+            dump_map_max: opts.dump_map_max,
+        })
+    }
+
+    /// The machine, when the program loaded and attached (the reads run on it).
+    pub(crate) fn runnable(&mut self) -> Option<&mut Machine> {
+        if self.summary.attach.as_deref() == Some("ok") {
+            self.machine.as_mut()
+        } else {
+            None
+        }
+    }
+
+    /// The machine, when the program loaded (attached or not).
+    pub(crate) fn machine(&self) -> Option<&Machine> {
+        self.machine.as_ref()
+    }
+
+    /// The report after `reads` (and the first session's `calls`): the map, trace pipe,
+    /// globals and object maps as they are now.
+    pub(crate) fn into_report(self, reads: Vec<ReadReport>, calls: Vec<CallRecord>) -> Report {
+        let mut map_after = None;
+        let mut trace_pipe = Vec::new();
+        let mut globals = Vec::new();
+        let mut object_maps = Vec::new();
+        if let Some(machine) = &self.machine {
+            let small = self.map.max_entries <= self.dump_map_max;
+            map_after = (self.dump_map_after || small).then(|| machine.world().maps[0].dump());
+            trace_pipe = machine.world().trace_pipe.clone();
+            globals = global_snapshots(machine, &self.globals_meta);
+            object_maps = object_map_dumps(machine, self.globals_meta.len(), self.dump_map_max);
+        } else if self.dump_map_after {
+            map_after = Some(self.iter_map_dump);
+        }
+        let s = self.summary;
+        Report {
+            load: s.load.into(),
+            verifier_error: s.verifier_error,
+            load_error: s.load_error,
+            verifier_log: s.verifier_log,
+            attach: s.attach,
+            ncpus: self.ncpus,
+            map: self.map,
+            map_update_failures: s.failures,
+            reads,
+            map_after,
+            calls,
+            output_summary_only: self.output_summary_only,
+            trace_pipe,
+            globals,
+            object_maps,
+        }
+    }
 }
 
 /// Dumps the object's `.maps` maps (between the iterated map and the `nglobals` global data
@@ -871,33 +953,87 @@ fn global_snapshots(machine: &Machine, meta: &[(String, String)]) -> Vec<GlobalS
 
 /// Opens a session and reads it to EOF or error with `read_size`-byte reads.
 pub fn run_session(machine: &mut Machine, read_size: usize) -> Result<ReadReport, Error> {
-    if read_size == 0 {
-        return Err(Error::Scenario(ScenarioError::Field {
-            field: "reads[].read_size".into(),
-            what: "must be at least 1".into(),
-        }));
+    let mut run = SessionRun::open(machine, read_size)?;
+    let mut unlimited = u64::MAX;
+    run.advance(machine, &mut unlimited, |_, _| {})?;
+    Ok(run.into_report())
+}
+
+/// A read session in progress: read(2)s of `read_size` bytes issued back to back until EOF
+/// or a read error, resumable at any program call ([`Machine::read_budgeted`]).
+#[derive(Debug)]
+pub(crate) struct SessionRun {
+    pub(crate) session: Session,
+    read_size: usize,
+    pub(crate) bytes: Vec<u8>,
+    read_error: Option<Errno>,
+    pub(crate) finished: bool,
+}
+
+impl SessionRun {
+    /// Opens a session on `machine`.
+    pub(crate) fn open(machine: &mut Machine, read_size: usize) -> Result<SessionRun, Error> {
+        if read_size == 0 {
+            return Err(Error::Scenario(ScenarioError::Field {
+                field: "reads[].read_size".into(),
+                what: "must be at least 1".into(),
+            }));
+        }
+        Ok(SessionRun {
+            session: machine.open(),
+            read_size,
+            bytes: Vec::new(),
+            read_error: None,
+            finished: false,
+        })
     }
-    let mut s = machine.open();
-    let mut bytes = Vec::new();
-    let mut read_error = None;
-    loop {
-        match machine.read(&mut s, read_size, &mut bytes) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(ReadError::Errno(e)) => {
-                read_error = Some(e);
-                break;
+
+    /// Issues reads until EOF, a read error, or a read pauses because `budget` program calls
+    /// ran (the paused read continues on the next call). `on_read` gets each completed
+    /// read's index in the session and its result (length or errno).
+    pub(crate) fn advance(
+        &mut self,
+        machine: &mut Machine,
+        budget: &mut u64,
+        mut on_read: impl FnMut(u32, Result<usize, Errno>),
+    ) -> Result<(), Error> {
+        while !self.finished {
+            let r = match machine.read_budgeted(
+                &mut self.session,
+                self.read_size,
+                &mut self.bytes,
+                budget,
+            ) {
+                ReadStep::Paused => return Ok(()),
+                ReadStep::Done(r) => r,
+            };
+            let index = self.session.reads.saturating_sub(1);
+            match r {
+                Ok(n) => {
+                    on_read(index, Ok(n));
+                    self.finished = n == 0;
+                }
+                Err(ReadError::Errno(e)) => {
+                    on_read(index, Err(e));
+                    self.read_error = Some(e);
+                    self.finished = true;
+                }
+                Err(e @ ReadError::Run { .. }) => return Err(Error::Read(e)),
             }
-            Err(e @ ReadError::Run { .. }) => return Err(Error::Read(e)),
+        }
+        Ok(())
+    }
+
+    /// The session's result.
+    pub(crate) fn into_report(self) -> ReadReport {
+        ReadReport {
+            read_size: self.read_size,
+            bytes: self.bytes,
+            read_calls: self.session.read_calls,
+            read_error: self.read_error,
+            prog_calls: self.session.calls,
         }
     }
-    Ok(ReadReport {
-        read_size,
-        bytes,
-        read_calls: s.read_calls,
-        read_error,
-        prog_calls: s.calls,
-    })
 }
 
 fn text_fields(bytes: &[u8], summary: bool, obj: &mut serde_json::Map<String, Value>) {

@@ -427,6 +427,33 @@ fn cmd_bench(a: &Args) -> ExitCode {
                 r.bytes.len(),
                 r.read_calls,
             );
+        }
+        Err(e) => return fail(false, &e.to_string()),
+    }
+    cmd_bench_live(&bench)
+}
+
+/// Calls of a live run per advance in `bench`: about what one browser frame can take.
+const BENCH_LIVE_CHUNK: u64 = 10_000;
+
+/// The same workload through a `LiveRun` advanced in chunks, recording the call log.
+fn cmd_bench_live(bench: &iterscope_emulator::bench::Bench) -> ExitCode {
+    let mut run = match bench.live() {
+        Ok(r) => r,
+        Err(e) => return fail(false, &e.to_string()),
+    };
+    let start = Instant::now();
+    match iterscope_emulator::bench::Bench::run_live(&mut run, BENCH_LIVE_CHUNK) {
+        Ok(r) => {
+            let secs = start.elapsed().as_secs_f64();
+            println!(
+                "live run in chunks of {BENCH_LIVE_CHUNK} calls: {} calls in {secs:.3} s ({:.0} calls/s, {:.2} ms per chunk), call log {} bytes per call ({} MiB allocated)",
+                r.calls,
+                r.calls as f64 / secs,
+                secs * 1e3 / r.chunks.max(1) as f64,
+                r.log_bytes_per_call,
+                r.log_heap_bytes >> 20,
+            );
             ExitCode::SUCCESS
         }
         Err(e) => fail(false, &e.to_string()),

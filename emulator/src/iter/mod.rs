@@ -165,6 +165,25 @@ impl Machine {
         std::mem::take(&mut self.records)
     }
 
+    /// Drains the call records gathered so far, keeping the buffer's capacity for the next
+    /// ones (a caller that packs records after each budgeted chunk allocates it once).
+    pub fn drain_records(&mut self) -> std::vec::Drain<'_, CallRecord> {
+        self.records.drain(..)
+    }
+
+    /// Bytes of session `s` in the seq_file buffer that read(2) has not returned yet: the
+    /// pending rest of the last fill between reads, or everything the in-flight read has
+    /// buffered so far while it is paused. Lets a UI show output growing call by call.
+    pub fn seq_buffered(&self, s: &Session) -> &[u8] {
+        let buf = &self.world().seq.buf;
+        if s.inflight.is_some() {
+            buf
+        } else {
+            buf.get(s.pending_from..s.pending_from + s.pending)
+                .unwrap_or_default()
+        }
+    }
+
     /// One `read(fd, buf, size)`: appends what it returns to `out` and returns its length
     /// (0 = EOF). Runs the whole read, however many program calls it takes (at most
     /// [`MAX_ITER_OBJECTS`] elements, or what fits in the 32 KiB buffer).
