@@ -5,7 +5,9 @@
 
 mod attach_result;
 mod example_picker;
+mod map_editor;
 mod output;
+mod program_editor;
 mod scenario_view;
 mod timeline;
 mod toolbar;
@@ -13,7 +15,11 @@ mod verifier_log;
 
 pub use attach_result::{AttachResult, AttachResultProps};
 pub use example_picker::{ExamplePicker, ExamplePickerProps};
+pub use map_editor::{MapEditor, MapEditorProps};
 pub use output::{Output, OutputProps};
+pub use program_editor::{
+    highlight, LineMark, MarkKind, ProgramEditor, ProgramEditorProps, TokenKind,
+};
 pub use scenario_view::{ScenarioView, ScenarioViewProps};
 pub use timeline::{Timeline, TimelineProps};
 pub use toolbar::{Toolbar, ToolbarProps};
