@@ -15,8 +15,9 @@ use std::fmt;
 use std::rc::Rc;
 
 use iterscope_emulator::asm;
+use iterscope_emulator::elf::typed::{self, FieldLeaf};
 use iterscope_emulator::live::LiveRun;
-use iterscope_emulator::scenario::RunOptions;
+use iterscope_emulator::scenario::{ObjectTypes, RunOptions};
 
 use crate::state::{EngineEvent, EngineTask, Goal};
 use crate::workspace::{ProgramDoc, Workspace};
@@ -189,7 +190,17 @@ pub fn build(program: &ProgramDoc) -> Result<(Vec<u8>, Option<Vec<usize>>), AppE
 
 /// Builds, loads, verifies and attaches `ws` (the map filled, nothing run yet).
 pub fn start(ws: &Workspace) -> Result<LiveHandle, AppError> {
-    let (object, asm_lines) = build(&ws.program)?;
+    let (object, mut asm_lines) = build(&ws.program)?;
+    if asm_lines.is_none() {
+        // An object is shown as its listing: map instructions to the listing's lines.
+        asm_lines = listing(&ws.program).ok().and_then(|text| {
+            let doc = ProgramDoc::Asm {
+                name: ws.program.file_name(),
+                text,
+            };
+            build(&doc).ok().and_then(|(_, lines)| lines)
+        });
+    }
     let opts = RunOptions {
         ncpus: ws.ncpus,
         record_calls: true,
@@ -215,6 +226,41 @@ pub fn listing(program: &ProgramDoc) -> Result<String, AppError> {
             Ok(asm::object_to_asm(&obj))
         }
     }
+}
+
+/// The BTF field layouts of the iterated map's key and value, for the map editor: from the
+/// scenario's `key_type` / `value_type` when set, else guessed from the program's source
+/// lines (`struct key_t *key = ctx->key;`). `None` where no type is known (hex editing).
+pub fn map_fields(ws: &Workspace) -> (Option<Rc<[FieldLeaf]>>, Option<Rc<[FieldLeaf]>>) {
+    let Ok((object, _)) = build(&ws.program) else {
+        return (None, None);
+    };
+    let Ok(Some(types)) = ObjectTypes::load(&object, &ws.program.file_name()) else {
+        return (None, None);
+    };
+    let map = &ws.scenario.map;
+    let (inferred_key, inferred_value) = types.program.as_ref().map_or((None, None), |p| {
+        typed::infer_iter_types(&types.btf, p, map.key_size, map.value_size)
+    });
+    let layout = |named: &Option<String>, inferred: Option<typed::InferredType>| {
+        let id = match named {
+            Some(name) => typed::find_type(&types.btf, name).ok()?,
+            None => inferred?.type_id,
+        };
+        let leaves = typed::leaves(&types.btf, id).ok()?;
+        (!leaves.is_empty()).then(|| Rc::from(leaves))
+    };
+    (
+        layout(&map.key_type, inferred_key),
+        layout(&map.value_type, inferred_value),
+    )
+}
+
+/// A shell script of `bpftool` commands that creates and fills the map and runs the
+/// program on a real kernel (errors worded for the user).
+pub fn bpftool_script(ws: &Workspace) -> Result<String, String> {
+    let sc = ws.scenario_for_export();
+    iterscope_emulator::export::bpftool_script(&sc, &sc.program, ws.ncpus).map_err(|e| e.to_string())
 }
 
 /// Performs an [`EngineTask`] in slices.

@@ -40,7 +40,7 @@ pub enum Goal {
 }
 
 /// Where the run stands.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum RunState {
     /// Nothing loaded since the last edit.
     Idle,
@@ -66,6 +66,32 @@ pub enum RunState {
         /// The live run as far as it got, if it was loaded.
         live: Option<LiveHandle>,
     },
+}
+
+impl PartialEq for RunState {
+    /// Errors compare by identity: two failures are equal only if they are the same one.
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (RunState::Idle, RunState::Idle) => true,
+            (
+                RunState::Busy { task, goal, live },
+                RunState::Busy {
+                    task: t2,
+                    goal: g2,
+                    live: l2,
+                },
+            ) => task == t2 && goal == g2 && live == l2,
+            (RunState::Ready { live }, RunState::Ready { live: l2 }) => live == l2,
+            (
+                RunState::Failed { error, live },
+                RunState::Failed {
+                    error: e2,
+                    live: l2,
+                },
+            ) => Rc::ptr_eq(error, e2) && live == l2,
+            _ => false,
+        }
+    }
 }
 
 /// A message from the engine effect about task `task`.

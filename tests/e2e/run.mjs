@@ -9,69 +9,20 @@
 // CARGO_TARGET_DIR), CHROMIUM (default /usr/bin/chromium), SCREENSHOT (write a PNG there).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { serve } from './serve.mjs';
+import { join } from 'node:path';
+import { cli, cliVerdict, openPage as open, startBrowser } from './harness.mjs';
 
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const DIST = resolve(REPO, process.env.DIST ?? 'dist');
-const TARGET = resolve(REPO, process.env.CARGO_TARGET_DIR ?? 'target');
-const CLI = process.env.ITERSCOPE_CLI ?? join(TARGET, 'release', 'iterscope');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-// Flags from shared/TOOLCHAIN.md: without the networking ones Chromium floods the closed network.
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-let server;
-let context;
-let profile;
+let env;
 
 before(async () => {
-  assert.ok(existsSync(join(DIST, 'index.html')), `${DIST}/index.html missing: run trunk build first`);
-  assert.ok(existsSync(CLI), `${CLI} missing: run cargo build --release -p iterscope-emulator first`);
-  server = await serve(DIST);
-  profile = mkdtempSync(join(tmpdir(), 'iterscope-e2e-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ARGS,
-    viewport: { width: 1280, height: 900 },
-  });
+  env = await startBrowser();
 });
 
 after(async () => {
-  await context?.close();
-  await server?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await env?.close();
 });
 
-async function openPage() {
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => {
-    // The browser asks for /favicon.ico on its own; the page has none.
-    if (m.type() === 'error' && !m.location().url.endsWith('/favicon.ico')) errors.push(m.text());
-  });
-  const start = performance.now();
-  await page.goto(server.url);
-  await page.locator('[data-testid=example-picker]').waitFor();
-  const firstRenderMs = performance.now() - start;
-  return { page, errors, firstRenderMs };
-}
+const openPage = () => open(env);
 
 test('page renders title, picker and run button', async () => {
   const { page, errors, firstRenderMs } = await openPage();
@@ -79,21 +30,10 @@ test('page renders title, picker and run button', async () => {
   assert.match(await page.title(), /Iterscope/);
   assert.equal(await page.locator('h1').textContent(), 'Iterscope');
   assert.ok(await page.locator('[data-testid=run-button]').isEnabled());
-  assert.ok((await page.locator('[data-testid=scenario]').textContent()).length > 0);
+  assert.ok((await page.locator('[data-testid=program-editor]').inputValue()).includes('iter/bpf_map_elem'));
   assert.deepEqual(errors, []);
   await page.close();
 });
-
-/** The CLI's verdict for an example: `load`, `attach` and `verifier_error` of `run --json`. */
-function cliVerdict(name) {
-  const json = execFileSync(CLI, ['run', join('examples', `${name}.json`), '--json'], {
-    cwd: REPO,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  const { load, attach, verifier_error: verifierError } = JSON.parse(json);
-  return { load, attach, verifierError };
-}
 
 test('every example: output equals the CLI output, or the verdict is Linux\'s', async (t) => {
   const { page, errors } = await openPage();
@@ -106,13 +46,14 @@ test('every example: output equals the CLI output, or the verdict is Linux\'s', 
     await t.test(name, async () => {
       await page.selectOption('[data-testid=example-picker]', name);
       // Picking an example drops the previous outcome: wait for it to go before running.
-      await page.locator('[data-testid=seq-output]').waitFor({ state: 'detached' });
+      await page.locator('[data-testid=attach-result]').waitFor({ state: 'detached' });
       const start = performance.now();
       await page.click('[data-testid=run-button]');
       const output = page.locator('[data-testid=seq-output]');
-      await output.waitFor({ state: 'attached' });
+      await page.locator('[data-testid=attach-result]').waitFor({ state: 'attached' });
+      await page.locator('[data-testid=run-button]:not([disabled])').waitFor();
       console.log(`${name}: run rendered in ${(performance.now() - start).toFixed(0)} ms`);
-      const verdict = cliVerdict(name);
+      const verdict = cliVerdict(join('examples', `${name}.json`));
       const attachResult = await page.locator('[data-testid=attach-result]').textContent();
       if (verdict.load !== 'ok') {
         failing.rejected += 1;
@@ -130,7 +71,7 @@ test('every example: output equals the CLI output, or the verdict is Linux\'s', 
         assert.equal(await marked.count(), 1, 'the failing instruction is marked');
         assert.match(attachResult, /load: rejected/);
         assert.match(attachResult, /not attempted/);
-        assert.equal(await output.textContent(), '');
+        assert.equal(await output.count(), 0, 'nothing ran');
         assert.equal(await page.locator('[data-testid=element-row]').count(), 0);
         return;
       }
@@ -142,11 +83,7 @@ test('every example: output equals the CLI output, or the verdict is Linux\'s', 
         assert.equal(await page.locator('[data-testid=element-row]').count(), 0);
         return;
       }
-      const expected = execFileSync(CLI, ['run', join('examples', `${name}.json`)], {
-        cwd: REPO,
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
+      const expected = cli(['run', join('examples', `${name}.json`)]);
       assert.ok(expected.length > 0, `the CLI printed nothing for ${name}`);
       assert.equal(await output.textContent(), expected);
       assert.match(attachResult, /load: ok · attach: ok/);
@@ -161,6 +98,7 @@ test('every example: output equals the CLI output, or the verdict is Linux\'s', 
     await page.selectOption('[data-testid=example-picker]', names[0]);
     await page.click('[data-testid=run-button]');
     await page.locator('[data-testid=seq-output]').waitFor();
+    await page.locator('[data-testid=element-row]').first().click();
     await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
   }
   assert.deepEqual(errors, []);
