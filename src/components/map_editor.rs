@@ -108,6 +108,9 @@ impl fmt::Display for CellError {
                 f,
                 "index {index} is past max_entries {max_entries} (the update fails with E2BIG)"
             ),
+            CellError::Field(TypedError::OutOfRange { value, ty, .. }) => {
+                write!(f, "{value} does not fit {ty}")
+            }
             CellError::Field(e) => write!(f, "{e}"),
         }
     }
