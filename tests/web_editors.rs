@@ -557,3 +557,30 @@ async fn map_editor_fields_and_per_cpu_values() {
         HexValue::PerCpu(vec!["0000000000000000".into(), "ff00000000000000".into()])
     );
 }
+
+#[wasm_bindgen_test]
+async fn map_editor_array_keys_are_indices() {
+    let mut map = hash_map(Entries::List(vec![entry("03000000", "0000000000000000")]));
+    map.kind = "array".into();
+    map.flags = 0;
+    map.max_entries = 8;
+    let (root, changes) = mount_map("editors-test-array", map, 2);
+    let key = wait_for(&root, "[data-testid=entry-key]", |_| true).await;
+    assert_eq!(key.unchecked_ref::<HtmlInputElement>().value(), "3");
+    type_into(&key, "9");
+    settle().await;
+    assert_eq!(
+        list(changes.borrow().last().expect("emitted"))[0].key,
+        "09000000"
+    );
+    let warning = wait_for(&root, "[data-testid=entry-error]", |_| true).await;
+    assert_eq!(
+        text(&warning),
+        "entry 0 key: index 9 is past max_entries 8 (the update fails with E2BIG)"
+    );
+    // No BPF_F_ZERO_SEED box for arrays.
+    assert!(root
+        .query_selector("[data-testid=map-flag-zero-seed]")
+        .expect("valid selector")
+        .is_none());
+}
