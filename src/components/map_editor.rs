@@ -108,6 +108,9 @@ impl fmt::Display for CellError {
                 f,
                 "index {index} is past max_entries {max_entries} (the update fails with E2BIG)"
             ),
+            CellError::Field(TypedError::OutOfRange { value, ty, .. }) => {
+                write!(f, "{value} does not fit {ty}")
+            }
             CellError::Field(e) => write!(f, "{e}"),
         }
     }
@@ -588,9 +591,7 @@ impl Ctx {
     ) -> Callback<Event> {
         let ctx = self.clone();
         Callback::from(move |_: Event| {
-            let ok = ctx
-                .draft(key)
-                .is_some_and(|t| check(&ctx, &t).is_ok_and(|()| true));
+            let ok = ctx.draft(key).is_some_and(|t| check(&ctx, &t).is_ok());
             if ok {
                 ctx.drop_draft(key);
             }
@@ -918,11 +919,11 @@ fn cell(ctx: &Ctx, row: usize, slot: Slot, fields: Option<&Rc<[FieldLeaf]>>) -> 
                 Ok(())
             };
             let leaf3 = leaf.clone();
-            let check = move |_: &Ctx, text: &str| {
-                let v = parse_number(text).ok_or(CellError::NotNumber {
-                    text: String::new(),
+            let check = move |ctx: &Ctx, text: &str| {
+                let v = parse_number(text).ok_or_else(|| CellError::NotNumber {
+                    text: text.to_string(),
                 })?;
-                typed::encode_leaf(&leaf3, v, &mut vec![0; 16 + leaf3.offset as usize])
+                typed::encode_leaf(&leaf3, v, &mut ctx.cell_bytes(row, slot))
                     .map_err(CellError::Field)
             };
             let error = draft.as_deref().and_then(|t| {

@@ -460,7 +460,7 @@ pub fn program_editor(props: &ProgramEditorProps) -> Html {
 
     html! {
         <div class={classes!("program-editor", props.readonly.then_some("pe-readonly"))}>
-            <div class="pe-body" style={format!("--pe-digits: {digits}")}>
+            <div class="pe-body" style={format!("--pe-digits: {digits}; --pe-line: {LINE_PX}px")}>
                 <div class="pe-gutter" aria-hidden="true">
                     <div class="pe-layer" style={format!("transform: translateY({offset}px)")}>
                         { for gutter }
@@ -474,6 +474,7 @@ pub fn program_editor(props: &ProgramEditorProps) -> Html {
                     <textarea
                         ref={textarea}
                         class="pe-input"
+                        style={format!("line-height: {LINE_PX}px")}
                         data-testid="program-editor"
                         spellcheck="false"
                         autocomplete="off"
