@@ -83,6 +83,9 @@ pub struct VerifyError {
     pub insn: usize,
     /// The log's error line, as Linux prints it.
     pub message: String,
+    /// Lines Linux prints just before the error line (for a map value out of bounds,
+    /// `invalid access to map value, ...` precedes `R1 min value is outside ...`).
+    pub context: Vec<String>,
     /// The load's errno.
     pub errno: Errno,
 }
