@@ -666,6 +666,8 @@ pub fn prepare(
                     name: m.name.clone(),
                     ks: m.key_size,
                     vs: m.value_size,
+                    map_type: m.map_type,
+                    max_entries: m.max_entries,
                     readonly: false,
                     frozen: None,
                 })
@@ -676,6 +678,8 @@ pub fn prepare(
                         name: g.map_name.clone(),
                         ks: 4,
                         vs: g.data.len() as u32,
+                        map_type: 2,
+                        max_entries: 1,
                         readonly: g.readonly,
                         // libbpf freezes .rodata after load: the verifier reads its constants.
                         frozen: g.readonly.then(|| std::rc::Rc::from(g.data.as_slice())),

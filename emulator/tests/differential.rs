@@ -1,6 +1,9 @@
 //! Differential tests against the running kernel: each example scenario is run on Linux
 //! with `bpftool` (map create, update, `iter pin`, read the pinned iterator) and on the
-//! emulator, and the outputs must be identical byte for byte.
+//! emulator, and the outputs must be identical byte for byte; and every data-driven verifier
+//! case marked `; recorded:` is loaded again as a socket filter (see
+//! `support/socket_filter.rs`) and the kernel must still give the verdict, error line and
+//! errno its header states.
 //!
 //! Needs root, BPF, BTF (`/sys/kernel/btf/vmlinux`), `bpftool` and a bpffs (mounted here if
 //! missing). Where any of that is unavailable the test says so and passes without
@@ -11,6 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use iterscope_emulator::scenario::{run_scenario, Entries, HexValue, RunOptions, Scenario};
+
+#[path = "support/socket_filter.rs"]
+mod socket_filter;
 
 fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
@@ -199,5 +205,124 @@ fn examples_match_the_running_kernel() {
     }
     eprintln!("{compared} examples compared with the running kernel");
     assert!(compared > 0, "no example could be compared");
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+fn verifier_cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/verifier")
+}
+
+fn header<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("; "))
+        .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(": ")))
+        .map(str::trim)
+}
+
+/// The `; recorded:` header for cases recorded on this kernel.
+fn recorded_header() -> String {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let version = release.trim().split('-').next().unwrap_or("").to_string();
+    format!(
+        "linux {version}, loaded as socket_filter (iterator loads are refused here by lockdown)"
+    )
+}
+
+/// `text` with its expect, errno, error and recorded headers set to the kernel's verdict.
+fn rewrite_headers(text: &str, k: &socket_filter::KernelVerdict) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.starts_with("; errno:") || line.starts_with("; error:") {
+            continue;
+        }
+        if line.starts_with("; expect:") {
+            if k.accepted {
+                out.push_str("; expect: loaded\n");
+            } else {
+                out.push_str("; expect: rejected\n");
+                out.push_str(&format!("; errno: {}\n", k.errno.as_deref().unwrap_or("")));
+                out.push_str(&format!("; error: {}\n", k.error));
+            }
+            continue;
+        }
+        if line.starts_with("; recorded:") {
+            out.push_str(&format!("; recorded: {}\n", recorded_header()));
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Every case with a `; recorded:` header is loaded as a socket filter; the kernel must
+/// agree with its `expect`, `error` and `errno` headers. With `ITERSCOPE_RECORD=report` every
+/// case (recorded or not) is loaded and the kernel's verdict printed (and the whole log of
+/// the case named by `ITERSCOPE_RECORD_LOG`); with
+/// `ITERSCOPE_RECORD=write` the headers of the recorded cases are rewritten to the kernel's.
+#[test]
+fn recorded_verifier_cases_match_the_running_kernel() {
+    if let Some(why) = socket_filter::unavailable() {
+        eprintln!("SKIP re-recording verifier cases on the kernel: {why}");
+        return;
+    }
+    let mode = std::env::var("ITERSCOPE_RECORD").unwrap_or_default();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(verifier_cases_dir())
+        .expect("tests/data/verifier exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "s"))
+        .collect();
+    files.sort();
+    let mut checked = 0;
+    let mut diffs = Vec::new();
+    for path in &files {
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(path).unwrap();
+        let recorded = header(&text, "recorded").is_some();
+        if !recorded && mode != "report" {
+            continue;
+        }
+        let k = socket_filter::record(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        if mode == "report" {
+            if std::env::var("ITERSCOPE_RECORD_LOG").is_ok_and(|n| n == name) {
+                eprintln!("{}", k.log);
+            }
+            eprintln!(
+                "{name}{}: {} errno={:?} error={:?}",
+                if recorded { " [recorded]" } else { "" },
+                if k.accepted { "loaded" } else { "rejected" },
+                k.errno,
+                k.error
+            );
+        }
+        if !recorded {
+            continue;
+        }
+        if mode == "write" {
+            let new = rewrite_headers(&text, &k);
+            if new != text {
+                eprintln!("{name}: headers rewritten to the kernel's verdict");
+                std::fs::write(path, new).unwrap();
+            }
+            continue;
+        }
+        let want_accept = header(&text, "expect") == Some("loaded");
+        let (want_error, want_errno) = if want_accept {
+            ("", None)
+        } else {
+            (header(&text, "error").unwrap_or(""), header(&text, "errno"))
+        };
+        if k.accepted != want_accept || k.error != want_error || k.errno.as_deref() != want_errno {
+            diffs.push(format!(
+                "{name}: header says {} {want_errno:?} {want_error:?}; the kernel says {} {:?} {:?}",
+                if want_accept { "loaded" } else { "rejected" },
+                if k.accepted { "loaded" } else { "rejected" },
+                k.errno,
+                k.error
+            ));
+        }
+        checked += 1;
+    }
+    eprintln!("{checked} recorded verifier cases re-checked on the running kernel");
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }

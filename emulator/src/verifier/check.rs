@@ -13,11 +13,18 @@ use crate::helpers::ids::helper_name;
 
 /// The stack a program may use, per frame and in total (`MAX_BPF_STACK`).
 const MAX_BPF_STACK: i64 = 512;
+/// `BPF_MAP_TYPE_ARRAY`.
+const BPF_MAP_TYPE_ARRAY: u32 = 2;
+/// `BPF_MAP_TYPE_PERCPU_ARRAY`.
+const BPF_MAP_TYPE_PERCPU_ARRAY: u32 = 6;
+/// Linux's `BPF_MAX_VAR_OFF`: the largest offset pointer arithmetic may add.
+const BPF_MAX_VAR_OFF: i64 = 1 << 29;
 
 fn err(insn: usize, errno: Errno, message: impl Into<String>) -> VerifyError {
     VerifyError {
         insn,
         message: message.into(),
+        context: Vec::new(),
         errno,
     }
 }
@@ -215,12 +222,21 @@ impl<'a> Verifier<'a> {
                         }
                     }
                     _ => {
+                        // A conditional jump is itself a prune point, as in Linux.
+                        self.prune.insert(i);
                         targets.push(i as i64 + 1 + i64::from(ins.off));
                     }
                 }
             }
             for t in &targets {
-                if *t < 0 || *t >= n as i64 || is_second[*t as usize] {
+                if *t >= 0 && *t < n as i64 && is_second[*t as usize] {
+                    return Err(err(
+                        i,
+                        Errno::EINVAL,
+                        format!("jump into the middle of ldimm64 insn {}", t - 1),
+                    ));
+                }
+                if *t < 0 || *t >= n as i64 {
                     return Err(err(
                         i,
                         Errno::EINVAL,
@@ -356,6 +372,9 @@ impl<'a> Verifier<'a> {
                 Ok(f) => f,
                 Err(e) => {
                     self.log.line(&text);
+                    for l in &e.context {
+                        self.log.line(l);
+                    }
                     return Err(e);
                 }
             };
@@ -513,14 +532,9 @@ impl<'a> Verifier<'a> {
             if size < 4 {
                 return Err(err(pc, Errno::EINVAL, "invalid atomic operand size"));
             }
-            let src = self.reg(st, pc, ins.src)?;
-            if src.is_pointer() {
-                return Err(err(
-                    pc,
-                    Errno::EACCES,
-                    format!("R{} leaks addr into mem", ins.src),
-                ));
-            }
+            // Linux refuses pointer sources only without allow_ptr_leaks, which iterator
+            // loads (CAP_PERFMON) always have.
+            self.reg(st, pc, ins.src)?;
             if let Reg::Buf {
                 rdonly: true,
                 null_id: None,
@@ -688,6 +702,14 @@ impl<'a> Verifier<'a> {
             }
             Reg::Stack { frame, off: soff } => {
                 let o = soff + off;
+                // Stack accesses are always strictly aligned (check_ptr_alignment).
+                if o.rem_euclid(sz) != 0 {
+                    return Err(err(
+                        pc,
+                        Errno::EACCES,
+                        format!("misaligned stack access off 0+{soff}+{off} size {size}"),
+                    ));
+                }
                 self.note_stack(*frame, o);
                 if o < -MAX_BPF_STACK || o + sz > 0 {
                     let what = if write { "write to" } else { "read from" };
@@ -707,16 +729,21 @@ impl<'a> Verifier<'a> {
                 }
                 match access {
                     Access::Write(v) => {
+                        if v.is_pointer() && size != 8 {
+                            return Err(err(pc, Errno::EACCES, "invalid size of register spill"));
+                        }
+                        if matches!(v, Reg::Stack { .. }) && frame + 1 != st.frames.len() {
+                            return Err(err(
+                                pc,
+                                Errno::EINVAL,
+                                "cannot spill pointers to stack into stack frame of the caller",
+                            ));
+                        }
                         stack_write(&mut st.frames[frame], o, size, v);
                         Ok(Reg::NotInit)
                     }
-                    Access::Read => stack_read(&st.frames[frame], o, size).ok_or_else(|| {
-                        err(
-                            pc,
-                            Errno::EACCES,
-                            format!("invalid read from stack R{regno} off={o} size={size}"),
-                        )
-                    }),
+                    Access::Read => stack_read(&st.frames[frame], o, size)
+                        .ok_or_else(|| err(pc, Errno::EACCES, "invalid size of register fill")),
                 }
             }
             Reg::MapValue {
@@ -742,16 +769,24 @@ impl<'a> Verifier<'a> {
                 if var.is_some_and(|v| v.smin < 0) {
                     return Err(err(pc, Errno::EACCES, format!("R{regno} min value is negative, either use unsigned index or do a if (index >=0) check.")));
                 }
-                if lo < 0 || hi.saturating_add(sz) > i64::from(map.vs) {
-                    return Err(err(
-                        pc,
-                        Errno::EACCES,
-                        format!(
-                            "invalid access to map value, value_size={} off={} size={size}",
-                            map.vs,
-                            if var.is_some() { hi } else { lo }
-                        ),
-                    ));
+                // check_mem_region_access: the smallest and the largest offset must each fit;
+                // the access line comes first, then which bound failed.
+                let vs = i64::from(map.vs);
+                for (at, bound) in [(lo, "min"), (hi, "max")] {
+                    if at < 0 || at.saturating_add(sz) > vs {
+                        let mut e = err(
+                            pc,
+                            Errno::EACCES,
+                            format!(
+                                "R{regno} {bound} value is outside of the allowed memory range"
+                            ),
+                        );
+                        e.context.push(format!(
+                            "invalid access to map value, value_size={} off={at} size={size}",
+                            map.vs
+                        ));
+                        return Err(e);
+                    }
                 }
                 if write && map.readonly {
                     return Err(err(
@@ -770,15 +805,6 @@ impl<'a> Verifier<'a> {
                         let mut b = [0u8; 8];
                         b[..bytes.len()].copy_from_slice(bytes);
                         return Ok(Reg::Scalar(Scalar::konst(u64::from_le_bytes(b))));
-                    }
-                }
-                if let Access::Write(v) = &access {
-                    if v.is_pointer() {
-                        return Err(err(
-                            pc,
-                            Errno::EACCES,
-                            format!("R{} leaks addr into map", regno),
-                        ));
                     }
                 }
                 Ok(Reg::Scalar(load_scalar(size)))
@@ -915,6 +941,11 @@ impl<'a> Verifier<'a> {
             return self.set(st, pc, ins.dst, v);
         }
         let dst = self.reg(st, pc, ins.dst)?;
+        // Division by a register that is zero is defined (the result is 0); by the
+        // constant 0 it is refused.
+        if !x && matches!(code, 0x30 | 0x90) && ins.imm == 0 {
+            return Err(err(pc, Errno::EINVAL, "div by zero"));
+        }
         if !x && matches!(code, 0x60 | 0x70 | 0xc0) {
             let lim = if is64 { 64 } else { 32 };
             if ins.imm < 0 || ins.imm >= lim {
@@ -1017,6 +1048,28 @@ impl<'a> Verifier<'a> {
             }
         });
         let add = |off: i64| -> Option<i64> { c.and_then(|c| off.checked_add(c)) };
+        // check_reg_sane_offset, for the pointers whose offset may vary.
+        if matches!(p, Reg::MapValue { .. } | Reg::Buf { .. }) {
+            let what = match c {
+                Some(k) if !(-BPF_MAX_VAR_OFF + 1..BPF_MAX_VAR_OFF).contains(&k) => {
+                    Some(format!("{}", s.value().map_or(0, |v| v as i64)))
+                }
+                None if s.smin <= -BPF_MAX_VAR_OFF => {
+                    Some("register with unbounded min value".to_string())
+                }
+                _ => None,
+            };
+            if let Some(what) = what {
+                return Err(err(
+                    pc,
+                    Errno::EINVAL,
+                    format!(
+                        "math between {} pointer and {what} is not allowed",
+                        p.type_name()
+                    ),
+                ));
+            }
+        }
         Ok(match p {
             Reg::Ctx { off } => match add(*off) {
                 Some(o) => Reg::Ctx { off: o },
@@ -1199,15 +1252,14 @@ impl<'a> Verifier<'a> {
     fn check_exit(&mut self, pc: usize, st: &mut State) -> Result<Flow, VerifyError> {
         let r0 = st.cur().regs[0].clone();
         if st.frames.len() > 1 {
-            if matches!(r0, Reg::NotInit) {
-                return Err(err(pc, Errno::EACCES, "R0 !read_ok"));
-            }
+            // Linux checks R0 only at the main program's exit: a callee may leave it unset,
+            // and the caller then sees it uninitialised.
             let depth = st.frames.len() - 1;
             if matches!(r0, Reg::Stack { frame, .. } if usize::from(frame) >= depth) {
                 return Err(err(
                     pc,
                     Errno::EINVAL,
-                    "cannot return stack pointer to the caller frame",
+                    "cannot return stack pointer to the caller",
                 ));
             }
             let callee = st.frames.pop().map(|f| f.ret_pc).unwrap_or(pc + 1);
@@ -1288,6 +1340,7 @@ impl<'a> Verifier<'a> {
         };
         let mut last_mem: Option<(u8, Reg)> = None;
         let mut map_arg: Option<MapRef> = None;
+        let mut const_key: Option<u64> = None;
         for (i, arg) in proto.args.iter().enumerate() {
             let r = (i + 1) as u8;
             let v = st.cur().regs[r as usize].clone();
@@ -1323,12 +1376,18 @@ impl<'a> Verifier<'a> {
                     let m = map_arg.clone().ok_or_else(|| {
                         err(pc, Errno::EACCES, "invalid map_ptr to access map->key")
                     })?;
+                    if !mem_arg_ok(&v, false) {
+                        return Err(err(pc, Errno::EACCES, format!("R{r} type={} expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_", v.type_name())));
+                    }
                     let size = if matches!(arg, Arg::MapKey) {
                         m.ks
                     } else {
                         m.vs
                     };
                     self.check_helper_mem(pc, st, r, &v, u64::from(size), false)?;
+                    if matches!(arg, Arg::MapKey) {
+                        const_key = const_map_key(st, &v, m.ks);
+                    }
                 }
                 Arg::Mem { write, null_ok } => {
                     if *null_ok && matches!(&v, Reg::Scalar(s) if s.value() == Some(0)) {
@@ -1387,16 +1446,26 @@ impl<'a> Verifier<'a> {
                     name: String::new(),
                     ks: 0,
                     vs: 0,
+                    map_type: 0,
+                    max_entries: 0,
                     readonly: false,
                     frozen: None,
                 });
-                let id = self.next_id;
-                self.next_id += 1;
+                // Linux 6.14+ (can_elide_value_nullness): an array lookup whose key is a
+                // constant below max_entries cannot fail, so R0 is a plain map_value.
+                let never_null =
+                    matches!(m.map_type, BPF_MAP_TYPE_ARRAY | BPF_MAP_TYPE_PERCPU_ARRAY)
+                        && const_key.is_some_and(|k| k < u64::from(m.max_entries));
+                let null_id = (!never_null).then(|| {
+                    let id = self.next_id;
+                    self.next_id += 1;
+                    id
+                });
                 Reg::MapValue {
                     map: m,
                     off: 0,
                     var: None,
-                    null_id: Some(id),
+                    null_id,
                 }
             }
         };
@@ -1422,20 +1491,17 @@ impl<'a> Verifier<'a> {
                 };
                 let end = off + size as i64;
                 if *off < -MAX_BPF_STACK || end > 0 {
+                    let what = if write { "write to" } else { "read from" };
                     return Err(err(
                         pc,
-                        Errno::EACCES,
-                        format!("invalid indirect access to stack R{r} off={off} size={size}"),
+                        Errno::EINVAL,
+                        format!("invalid {what} stack R{r} off={off} size={size}"),
                     ));
                 }
+                // Uninitialised bytes may be read: iterators are loaded with CAP_PERFMON,
+                // which sets Linux's allow_uninit_stack.
                 if write {
                     stack_write(f, *off, size32, Reg::Scalar(Scalar::UNKNOWN));
-                } else {
-                    for o in *off..end {
-                        if stack_byte(f, o) == Byte::Invalid {
-                            return Err(err(pc, Errno::EACCES, format!("invalid indirect read from stack R{r} off {off}+{} size {size}", o - off)));
-                        }
-                    }
                 }
                 Ok(())
             }
@@ -1632,6 +1698,22 @@ fn mark_null(st: &mut State, id: u32, null: bool) {
     }
 }
 
+/// `get_constant_map_key`: the key at stack pointer `key` when Linux knows it, that is when
+/// its `ks` bytes are all zero or a spilled constant scalar fills exactly them.
+fn const_map_key(st: &State, key: &Reg, ks: u32) -> Option<u64> {
+    let Reg::Stack { frame, off } = key else {
+        return None;
+    };
+    let f = st.frames.get(usize::from(*frame))?;
+    if (*off..*off + i64::from(ks)).all(|o| stack_byte(f, o) == Byte::Zero) {
+        return Some(0);
+    }
+    match f.stack.get(slot_index(*off)) {
+        Some(Slot::Spill(Reg::Scalar(s))) if ks == 8 && off.rem_euclid(8) == 0 => s.value(),
+        _ => None,
+    }
+}
+
 fn slot_index(off: i64) -> usize {
     ((-off - 1) / 8) as usize
 }
@@ -1671,17 +1753,21 @@ fn stack_write(f: &mut Frame, off: i64, size: u32, v: Reg) {
     }
 }
 
+/// A load from the stack: a spilled register fills back whole; a partial fill of a spilled
+/// pointer is refused (`None`). Uninitialised bytes read as unknown (allow_uninit_stack).
 fn stack_read(f: &Frame, off: i64, size: u32) -> Option<Reg> {
-    if size == 8 && off.rem_euclid(8) == 0 {
-        if let Some(Slot::Spill(r)) = f.stack.get(slot_index(off)) {
+    if let Some(Slot::Spill(r)) = f.stack.get(slot_index(off)) {
+        if size == 8 && off.rem_euclid(8) == 0 {
             return Some(r.clone());
+        }
+        if r.is_pointer() {
+            return None;
         }
     }
     let mut all_zero = true;
     for o in off..off + i64::from(size) {
         match stack_byte(f, o) {
-            Byte::Invalid => return None,
-            Byte::Misc => all_zero = false,
+            Byte::Invalid | Byte::Misc => all_zero = false,
             Byte::Zero => {}
         }
     }

@@ -3,10 +3,13 @@
 //! prunes paths whose state an explored one subsumes, and rejects what Linux 6.18 rejects
 //! with Linux's message: writes into the read-only key (`R1 cannot write into rdonly_buf`),
 //! dereferences before the NULL check (`R1 invalid mem access 'rdonly_buf_or_null'`),
-//! negative or variable buffer offsets, bad context accesses, uninitialised registers and
-//! stack, out-of-bounds map values, helper argument types, helpers iterator programs may not
+//! negative or variable buffer offsets, bad context accesses, uninitialised registers,
+//! out-of-bounds map values, helper argument types, helpers iterator programs may not
 //! call, return values outside `[0, 1]`, jumps out of range, unreachable code, infinite loops
-//! and the 1,000,000 processed-instruction limit. It records `max_rdonly_access` and
+//! and the 1,000,000 processed-instruction limit. Iterators are loaded with CAP_BPF and
+//! CAP_PERFMON, so the privileged relaxations apply: uninitialised stack may be read, pointers
+//! may be stored into maps and compared, and an array lookup with a constant in-range key is
+//! never NULL. It records `max_rdonly_access` and
 //! `max_rdwr_access` as Linux does, for the attach-time check (see [`attach_check`]).
 //!
 //! The log ([`VerifierLog`]) has the shape of Linux's: `N: (op) insn ; R1=...` lines, source
@@ -83,6 +86,9 @@ pub struct VerifyError {
     pub insn: usize,
     /// The log's error line, as Linux prints it.
     pub message: String,
+    /// Lines Linux prints just before the error line (for a map value out of bounds,
+    /// `invalid access to map value, ...` precedes `R1 min value is outside ...`).
+    pub context: Vec<String>,
     /// The load's errno.
     pub errno: Errno,
 }

@@ -452,6 +452,10 @@ pub struct MapRef {
     pub ks: u32,
     /// value_size.
     pub vs: u32,
+    /// `BPF_MAP_TYPE_*` (an array's lookup with a constant in-range key is never NULL).
+    pub map_type: u32,
+    /// max_entries.
+    pub max_entries: u32,
     /// Whether the program may not write it (`.rodata`: `BPF_F_RDONLY_PROG`).
     pub readonly: bool,
     /// The contents of a frozen read-only map, whose loads the verifier knows exactly.
@@ -783,6 +787,8 @@ mod tests {
                 name: "prog.bss".into(),
                 ks: 4,
                 vs: 8,
+                map_type: 2,
+                max_entries: 1,
                 readonly: false,
                 frozen: None,
             },

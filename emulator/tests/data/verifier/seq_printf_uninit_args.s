@@ -1,7 +1,6 @@
-; expect: rejected
-; errno: Permission denied
-; error: invalid indirect read from stack R4 off -8+0 size 8
-; source: helper memory arguments must be initialised [S]
+; expect: loaded
+; attach: ok
+; source: privileged loads (iterators need CAP_BPF + CAP_PERFMON) set allow_uninit_stack, so helpers may read uninitialised stack; the same rule recorded from the kernel in lookup_uninit_key_root.s
 .rodata
 fmt:
     .asciz "%u\n"

@@ -1,0 +1,8 @@
+; expect: rejected
+; errno: Invalid argument
+; error: jump out of range from insn 0 to -2
+; recorded: linux 6.18.44, loaded as socket_filter (iterator loads are refused here by lockdown)
+; source: check_cfg: a jump before the first instruction
+    goto -3
+    r0 = 0
+    exit
