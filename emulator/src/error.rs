@@ -20,6 +20,9 @@ pub enum Error {
     /// Assembler source that does not assemble.
     #[error(transparent)]
     Asm(#[from] crate::asm::AsmError),
+    /// A scenario that bpftool commands cannot reproduce.
+    #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
     /// A live run that cannot go on.
     #[error(transparent)]
     Live(#[from] crate::live::LiveError),

@@ -5,7 +5,8 @@
 //! iterator programs call ([`helpers`]), runs programs on the rbpf interpreter ([`vm`]) and
 //! drives them through the kernel's `bpf_seq_read` protocol ([`iter`]). [`scenario`] runs
 //! the kernel oracle's case files end to end; [`live`] runs them a budget of program calls
-//! at a time for an interactive UI.
+//! at a time for an interactive UI, and [`export`] writes the `bpftool` commands that
+//! reproduce a scenario on a real kernel.
 //!
 //! ```no_run
 //! use iterscope_emulator::scenario::{run_scenario, RunOptions, Scenario};
@@ -22,6 +23,7 @@ pub mod bench;
 pub mod elf;
 pub mod errno;
 pub mod error;
+pub mod export;
 pub mod helpers;
 pub mod iter;
 pub mod live;

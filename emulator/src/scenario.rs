@@ -345,7 +345,7 @@ pub struct GlobalSnapshot {
     pub bytes: Vec<u8>,
 }
 
-fn hex_decode(s: &str, field: &str) -> Result<Vec<u8>, ScenarioError> {
+pub(crate) fn hex_decode(s: &str, field: &str) -> Result<Vec<u8>, ScenarioError> {
     let s = s.trim();
     let bad = |what: String| ScenarioError::Field {
         field: field.to_string(),
@@ -374,7 +374,7 @@ pub fn hex_encode(bytes: &[u8]) -> String {
     s
 }
 
-fn parse_flag(f: Option<&str>, field: &str) -> Result<u64, ScenarioError> {
+pub(crate) fn parse_flag(f: Option<&str>, field: &str) -> Result<u64, ScenarioError> {
     match f.unwrap_or("any") {
         "any" => Ok(BPF_ANY),
         "noexist" => Ok(BPF_NOEXIST),
@@ -386,7 +386,7 @@ fn parse_flag(f: Option<&str>, field: &str) -> Result<u64, ScenarioError> {
     }
 }
 
-fn le_bytes(v: u64, size: usize) -> Vec<u8> {
+pub(crate) fn le_bytes(v: u64, size: usize) -> Vec<u8> {
     let mut out = vec![0u8; size];
     let b = v.to_le_bytes();
     let n = size.min(8);

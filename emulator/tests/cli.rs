@@ -167,3 +167,186 @@ fn bad_input_is_a_clear_error() {
     let o = iterscope(&["frobnicate"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn export_bpftool_prints_a_script_and_refuses_what_bpftool_cannot_write() {
+    let o = iterscope(&["export-bpftool", "examples/hash_dump.json", "--cpus", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.starts_with("#!/bin/sh\n"), "{s}");
+    assert!(s.contains(
+        "bpftool map create \"$MAP\" type hash key 4 value 8 entries 8 name 'dump_me' flags 64"
+    ));
+    assert!(s.contains("OBJECT=${ITERSCOPE_OBJECT:-'examples/hash_dump.bpf.o'}"));
+    assert!(s.contains("bpftool iter pin \"$OBJECT\" \"$ITER\" map pinned \"$MAP\""));
+    // Per-CPU values that differ between CPUs: bpftool writes one value to every CPU.
+    let o = iterscope(&["export-bpftool", "examples/selftest_percpu_array_map.json"]);
+    no_panic(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("map.entries[0].value: the per-CPU values differ"));
+    let o = iterscope(&["export-bpftool"]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+/// The first 600 characters of `v`'s JSON (the maps can be large).
+fn short(v: &serde_json::Value) -> String {
+    v.to_string().chars().take(600).collect()
+}
+
+/// Possible CPUs of this machine (`/sys/devices/system/cpu/possible`, e.g. `0-1`).
+fn possible_cpus() -> Option<u32> {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/possible").ok()?;
+    text.trim().split(',').try_fold(0, |n, r| {
+        Some(
+            n + match r.split_once('-') {
+                Some((a, b)) => b.parse::<u32>().ok()? - a.parse::<u32>().ok()? + 1,
+                None => 1,
+            },
+        )
+    })
+}
+
+/// Why the kernel part cannot run here, if it cannot.
+fn no_kernel_maps() -> Option<String> {
+    let uid = Command::new("id").arg("-u").output().ok()?;
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        return Some("not root".into());
+    }
+    let ok = Command::new("bpftool").arg("version").output();
+    if !ok.is_ok_and(|o| o.status.success()) {
+        return Some("bpftool is not installed".into());
+    }
+    if possible_cpus().is_none() {
+        return Some("no /sys/devices/system/cpu/possible".into());
+    }
+    None
+}
+
+/// The emulator's map after the fill, in bpftool's `-j map dump` shape, and its failed
+/// updates as the script names them (`map.entries[1]`).
+fn emulator_dump(
+    sc: &iterscope_emulator::scenario::Scenario,
+    ncpus: u32,
+) -> (serde_json::Value, Vec<String>) {
+    use iterscope_emulator::maps::{DumpValue, MapLimits};
+    let bytes = |b: &[u8]| -> Vec<String> { b.iter().map(|x| format!("0x{x:02x}")).collect() };
+    let (map, failures) =
+        iterscope_emulator::scenario::build_map(&sc.map, ncpus, sc.cpu, 0, &MapLimits::default())
+            .unwrap();
+    let failed = failures
+        .iter()
+        .map(|f| {
+            let list = if f.kind == "op" { "ops" } else { "entries" };
+            format!("map.{list}[{}]", f.index)
+        })
+        .collect();
+    let dump = map
+        .dump()
+        .iter()
+        .map(|(k, v)| match v {
+            DumpValue::Single(v) => serde_json::json!({"key": bytes(k), "value": bytes(v)}),
+            DumpValue::PerCpu(list) => serde_json::json!({
+                "key": bytes(k),
+                "values": list.iter().enumerate()
+                    .map(|(c, v)| serde_json::json!({"cpu": c, "value": bytes(v)}))
+                    .collect::<Vec<_>>(),
+            }),
+        })
+        .collect();
+    (dump, failed)
+}
+
+#[test]
+fn export_bpftool_map_commands_fill_the_kernel_map_as_the_emulator_does() {
+    if let Some(why) = no_kernel_maps() {
+        eprintln!("skipping the kernel part of export-bpftool: {why} (needs root and bpftool)");
+        return;
+    }
+    let ncpus = possible_cpus().unwrap();
+    let dir = std::env::temp_dir().join(format!("iterscope-export-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let scenarios: &[(&str, &str)] = &[
+        (
+            "hash",
+            // Includes refused updates: a duplicate noexist, a full map (E2BIG), an exist on
+            // a missing key, then deletes that free room for a later insert.
+            r#"{"program":"p.bpf.o","map":{"type":"hash","name":"ex_hash","key_size":4,
+            "value_size":8,"max_entries":4,"flags":64,"entries":[
+              {"key":"01000000","value":"0a00000000000000"},
+              {"key":"01000000","value":"0b00000000000000","flags":"noexist"},
+              {"key":"02000000","value":"1400000000000000"},
+              {"key":"03000000","value":"1e00000000000000"},
+              {"key":"04000000","value":"2800000000000000"},
+              {"key":"05000000","value":"3200000000000000"}],
+            "ops":[{"op":"delete","key":"02000000"},
+              {"op":"update","key":"09000000","value":"0100000000000000","flags":"exist"},
+              {"op":"update","key":"05000000","value":"3300000000000000","flags":"noexist"},
+              {"op":"update","key":"01000000","value":"0c00000000000000","flags":"exist"},
+              {"op":"delete","key":"07000000"}]}}"#,
+        ),
+        (
+            "hash_gen",
+            r#"{"program":"p.bpf.o","map":{"type":"hash","name":"ex_gen","key_size":8,
+            "value_size":12,"max_entries":1000,"flags":64,
+            "entries":{"gen":"seq","count":1000,"start":5,"step":3,"mul":7,"add":11},
+            "ops":[{"op":"delete","key":"0800000000000000"}]}}"#,
+        ),
+        (
+            "percpu_array",
+            r#"{"program":"p.bpf.o","map":{"type":"percpu_array","name":"ex_pcpu",
+            "key_size":4,"value_size":12,"max_entries":4,"entries":[
+              {"key":"00000000","value":"010000000200000003000000"},
+              {"key":"02000000","value":"ffffffff0000000001000000"},
+              {"key":"07000000","value":"010000000200000003000000"}],
+            "ops":[{"op":"update","key":"03000000","value":"0a0000000b0000000c000000",
+              "flags":"exist"}]}}"#,
+        ),
+    ];
+    let mut cases: Vec<(String, String)> = scenarios
+        .iter()
+        .map(|(n, s)| (n.to_string(), s.to_string()))
+        .collect();
+    let lru = root().join("examples/lru_hash_survivors.json");
+    cases.push((
+        "lru_hash_survivors".into(),
+        std::fs::read_to_string(lru).unwrap(),
+    ));
+    for (name, text) in cases {
+        let path = dir.join(format!("{name}.json"));
+        std::fs::write(&path, &text).unwrap();
+        let script = dir.join(format!("{name}.sh"));
+        let cpus = ncpus.to_string();
+        let o = iterscope(&[
+            "export-bpftool",
+            path.to_str().unwrap(),
+            "--cpus",
+            &cpus,
+            "-o",
+            script.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let run = Command::new("sh").arg(&script).arg("map").output().unwrap();
+        assert!(run.status.success(), "{name}: {}", stderr(&run));
+        let kernel: serde_json::Value = serde_json::from_slice(&run.stdout)
+            .unwrap_or_else(|e| panic!("{name}: {e}: {}", String::from_utf8_lossy(&run.stdout)));
+        let sc = iterscope_emulator::scenario::Scenario::from_json(&text).unwrap();
+        // Zero-seed hash maps and arrays iterate in the same order on both.
+        let (emulator, emulator_failed) = emulator_dump(&sc, ncpus);
+        let kernel_failed: Vec<String> = stderr(&run)
+            .lines()
+            .filter_map(|l| l.strip_prefix("iterscope: map.")?.strip_suffix(" failed"))
+            .map(|f| format!("map.{f}"))
+            .collect();
+        assert_eq!(kernel_failed, emulator_failed, "{name}: failed updates");
+        assert!(
+            kernel == emulator,
+            "{name}: kernel map differs from the emulator's:\n kernel   {}\n emulator {}",
+            short(&kernel),
+            short(&emulator)
+        );
+        eprintln!(
+            "{name}: kernel map matches ({} entries)",
+            kernel.as_array().unwrap().len()
+        );
+    }
+}

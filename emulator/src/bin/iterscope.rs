@@ -6,6 +6,7 @@
 //! iterscope disasm PROG.o [--asm]
 //! iterscope asm PROG.s [-o PROG.o]
 //! iterscope bench [--elements N] [--printf] | --verify
+//! iterscope export-bpftool SCENARIO.json [--object PROG.o] [--cpus N] [-o SCRIPT.sh]
 //! ```
 //! A scenario's program (or `run`'s PROG) may be a `.o`, a `.c` (compiled with clang) or a
 //! `.s` (assembled).
@@ -15,6 +16,8 @@
 //! (or message) and exits 1. `--decode` prints the map after the run (small maps always)
 //! and the global variables decoded by their BTF types; `--json` adds a `globals` object
 //! (and `map_after_decoded` when the scenario names `key_type` / `value_type`).
+//! `export-bpftool` prints a sh script of `bpftool` commands that reproduces the scenario on
+//! a real kernel (map, entries, ops, `iter pin`, reads).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,7 +31,8 @@ const USAGE: &str = "usage:
   iterscope run PROG.o --map MAP.json [--cpus N] [--json] [--decode] [--timeout S]
   iterscope disasm PROG.o [--asm]
   iterscope asm PROG.s [-o PROG.o]
-  iterscope bench [--elements N] [--printf] | --verify";
+  iterscope bench [--elements N] [--printf] | --verify
+  iterscope export-bpftool SCENARIO.json [--object PROG.o] [--cpus N] [-o SCRIPT.sh]";
 
 struct Args {
     cmd: String,
@@ -492,6 +496,50 @@ fn cmd_disasm(a: &Args) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `iterscope export-bpftool SCENARIO.json [--object PROG.o] [--cpus N] [-o SCRIPT.sh]`:
+/// the bpftool script of a scenario, for the compiled object (a `.c` or `.s` program's `.o`
+/// beside it).
+fn cmd_export_bpftool(a: &Args) -> ExitCode {
+    let Some(target) = a.target.as_deref() else {
+        return fail(false, "export-bpftool needs SCENARIO.json");
+    };
+    let path = Path::new(target);
+    let text = match read_file(path)
+        .and_then(|b| String::from_utf8(b).map_err(|_| format!("{target} is not UTF-8")))
+    {
+        Ok(t) => t,
+        Err(e) => return fail(false, &e),
+    };
+    let sc = match Scenario::from_json(&text) {
+        Ok(sc) => sc,
+        Err(e) => return fail(false, &format!("{target}: {e}")),
+    };
+    let object = a.object.as_ref().map_or_else(
+        || {
+            let p = path.parent().unwrap_or(Path::new("")).join(&sc.program);
+            match p.extension().and_then(|e| e.to_str()) {
+                Some("c" | "s") => p.with_extension("o"),
+                _ => p,
+            }
+        },
+        PathBuf::from,
+    );
+    let script =
+        match iterscope_emulator::export::bpftool_script(&sc, &object.to_string_lossy(), a.cpus) {
+            Ok(s) => s,
+            Err(e) => return fail(false, &format!("{target}: {e}")),
+        };
+    match &a.output {
+        Some(out) => {
+            if let Err(e) = std::fs::write(out, script) {
+                return fail(false, &format!("cannot write {out}: {e}"));
+            }
+        }
+        None => print!("{script}"),
+    }
+    ExitCode::SUCCESS
+}
+
 /// Assembles a `.s` file into ELF object bytes.
 fn assemble_file(path: &Path) -> Result<Vec<u8>, String> {
     let text = String::from_utf8(read_file(path)?)
@@ -538,6 +586,7 @@ fn main() -> ExitCode {
         "bench" => cmd_bench(&a),
         "disasm" => cmd_disasm(&a),
         "asm" => cmd_asm(&a),
+        "export-bpftool" => cmd_export_bpftool(&a),
         other => {
             eprintln!("iterscope: unknown command {other}\n{USAGE}");
             ExitCode::from(2)
