@@ -111,7 +111,9 @@ fn playground() -> Html {
         return html! { <p role="alert">{ "Iterscope: missing store" }</p> };
     };
     let program = store.workspace.program.clone();
-    let listing = use_memo(program.clone(), |p| engine::listing(p).map_err(|e| e.to_string()));
+    let listing = use_memo(program.clone(), |p| {
+        engine::listing(p).map_err(|e| e.to_string())
+    });
     let fields = use_memo(store.workspace.clone(), |ws| engine::map_fields(ws));
     let dispatch = |make: fn() -> Action| {
         let store = store.clone();

@@ -228,10 +228,13 @@ pub fn listing(program: &ProgramDoc) -> Result<String, AppError> {
     }
 }
 
+/// A key's or value's BTF fields, shared with the map editor.
+pub type Fields = Rc<[FieldLeaf]>;
+
 /// The BTF field layouts of the iterated map's key and value, for the map editor: from the
 /// scenario's `key_type` / `value_type` when set, else guessed from the program's source
 /// lines (`struct key_t *key = ctx->key;`). `None` where no type is known (hex editing).
-pub fn map_fields(ws: &Workspace) -> (Option<Rc<[FieldLeaf]>>, Option<Rc<[FieldLeaf]>>) {
+pub fn map_fields(ws: &Workspace) -> (Option<Fields>, Option<Fields>) {
     let Ok((object, _)) = build(&ws.program) else {
         return (None, None);
     };
@@ -260,7 +263,8 @@ pub fn map_fields(ws: &Workspace) -> (Option<Rc<[FieldLeaf]>>, Option<Rc<[FieldL
 /// program on a real kernel (errors worded for the user).
 pub fn bpftool_script(ws: &Workspace) -> Result<String, String> {
     let sc = ws.scenario_for_export();
-    iterscope_emulator::export::bpftool_script(&sc, &sc.program, ws.ncpus).map_err(|e| e.to_string())
+    iterscope_emulator::export::bpftool_script(&sc, &sc.program, ws.ncpus)
+        .map_err(|e| e.to_string())
 }
 
 /// Performs an [`EngineTask`] in slices.

@@ -370,22 +370,21 @@ impl Reducible for PlaygroundState {
             Action::SetMap(map) => self.edited(|w| w.scenario.map = map),
             Action::SetCpus(n) if CPU_CHOICES.contains(&n) => self.edited(|w| w.ncpus = n),
             Action::SetCpus(_) => self,
-            Action::SetReadSize(n) if (1..=MAX_READ_SIZE).contains(&n) => self.edited(|w| {
-                match w.scenario.reads.first_mut() {
+            Action::SetReadSize(n) if (1..=MAX_READ_SIZE).contains(&n) => {
+                self.edited(|w| match w.scenario.reads.first_mut() {
                     Some(r) => r.read_size = n,
                     None => w.scenario.reads.push(read_spec(n)),
-                }
-            }),
+                })
+            }
             Action::SetReadSize(_) => self,
             Action::Import(Imported::Program(program)) => self.edited(|w| w.program = program),
             Action::Import(Imported::Scenario(sc)) => self.edited(|w| {
                 let program = w.scenario.program.clone();
                 w.scenario = Scenario { program, ..*sc };
             }),
-            Action::Import(Imported::Workspace(ws)) => {
-                self.edited(|w| *w = *ws)
-                    .with_notice(false, "Imported the saved workspace.".into())
-            }
+            Action::Import(Imported::Workspace(ws)) => self
+                .edited(|w| *w = *ws)
+                .with_notice(false, "Imported the saved workspace.".into()),
             Action::Restore(ws, text) => Rc::new(Self {
                 notice: Some(Notice {
                     is_error: false,

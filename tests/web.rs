@@ -9,15 +9,14 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use iterscope_emulator::scenario::Scenario;
-use iterscope_web::components::{ExamplePicker, ExamplePickerProps, Output, OutputProps};
+use iterscope_web::components::{ExamplePicker, ExamplePickerProps};
+use iterscope_web::engine;
 use iterscope_web::examples::{self, EXAMPLES};
-use iterscope_web::hooks::run_example;
-use iterscope_web::state::{RunOutcome, RunRequest};
+use iterscope_web::workspace::{ProgramDoc, Workspace};
 use iterscope_web::App;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-use web_sys::{Element, Event, EventInit, HtmlElement, HtmlSelectElement};
+use web_sys::{Element, Event, EventInit, HtmlElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::platform::time::sleep;
 use yew::Callback;
 
@@ -59,11 +58,47 @@ fn select(el: &Element, value: &str) {
     select.dispatch_event(&change).expect("dispatched");
 }
 
-#[wasm_bindgen_test]
-async fn app_lists_every_example_and_shows_the_first_scenario() {
-    let root = mount("iterscope-test-list");
+/// Mounts the whole app after clearing the autosaved workspace (tests share one page).
+fn mount_app(id: &str) -> Element {
+    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = storage.clear();
+    }
+    let root = mount(id);
     yew::Renderer::<App>::with_root(root.clone()).render();
+    root
+}
 
+fn click(el: &Element) {
+    el.unchecked_ref::<HtmlElement>().click();
+}
+
+/// The output of `example` run to the end on the engine the page uses.
+fn expected_output(example: &examples::Example) -> (String, usize) {
+    let ws = Workspace::from_example(example).expect("the example's workspace");
+    let live = engine::start(&ws).expect("the example loads");
+    let task = iterscope_web::state::EngineTask {
+        task: 1,
+        goal: iterscope_web::state::Goal::ToEnd,
+        live: Some(live.clone()),
+        workspace: Rc::new(ws),
+    };
+    engine::perform(&task, &mut |_| {}, &|| false);
+    let s = live.view();
+    (String::from_utf8_lossy(s.output()).into_owned(), s.calls())
+}
+
+async fn pick(root: &Element, example: &examples::Example) {
+    let picker = wait_for(root, "[data-testid=example-picker]", |_| true).await;
+    select(&picker, example.name);
+    wait_for(root, "[data-testid=source]", |e| {
+        e.text_content().as_deref() == Some(example.source)
+    })
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn app_lists_every_example_and_shows_the_first_listing() {
+    let root = mount_app("iterscope-test-list");
     let picker = wait_for(&root, "[data-testid=example-picker]", |_| true).await;
     let options = picker.query_selector_all("option").expect("options");
     let values: Vec<String> = (0..options.length())
@@ -74,59 +109,72 @@ async fn app_lists_every_example_and_shows_the_first_scenario() {
     let names: Vec<&str> = EXAMPLES.iter().map(|e| e.name).collect();
     assert_eq!(values, names);
 
-    let scenario = wait_for(&root, "[data-testid=scenario]", |_| true).await;
-    assert_eq!(
-        scenario.text_content().unwrap_or_default(),
-        examples::default_example().scenario_json
-    );
+    let editor = wait_for(&root, "[data-testid=program-editor]", |_| true).await;
+    let text = editor.unchecked_ref::<HtmlTextAreaElement>().value();
+    let expected = engine::listing(&ProgramDoc::Example {
+        name: examples::default_example().name.into(),
+    })
+    .expect("the listing");
+    assert_eq!(text, expected);
 }
 
 #[wasm_bindgen_test]
 async fn run_shows_the_emulator_output_and_one_row_per_call() {
-    let root = mount("iterscope-test-run");
-    yew::Renderer::<App>::with_root(root.clone()).render();
-
-    // The last example whose program loads, attaches and runs.
+    let root = mount_app("iterscope-test-run");
     let last = examples::find("lru_percpu_hash_survivors").expect("an example that runs");
-    let picker = wait_for(&root, "[data-testid=example-picker]", |_| true).await;
-    select(&picker, last.name);
-    wait_for(&root, "[data-testid=scenario]", |e| {
-        e.text_content().as_deref() == Some(last.scenario_json)
+    pick(&root, last).await;
+    let button = wait_for(&root, "[data-testid=run-button]", |_| true).await;
+    click(&button);
+    let output = wait_for(&root, "[data-testid=seq-output]", |_| true).await;
+    wait_for(&root, "[data-testid=run-button]", |b| {
+        !b.has_attribute("disabled")
     })
     .await;
 
-    let button = wait_for(&root, "[data-testid=run-button]", |_| true).await;
-    button.unchecked_ref::<HtmlElement>().click();
-    let output = wait_for(&root, "[data-testid=seq-output]", |_| true).await;
-
-    let expected = run_example(&RunRequest {
-        run_id: 0,
-        example: last,
-        ncpus: 2,
-    })
-    .expect("the example runs");
-    assert_eq!(
-        output.text_content().unwrap_or_default(),
-        String::from_utf8_lossy(expected.output())
-    );
-
+    let (expected, calls) = expected_output(last);
+    assert_eq!(output.text_content().unwrap_or_default(), expected);
     let status = wait_for(&root, "[data-testid=attach-result]", |_| true).await;
     assert!(status
         .text_content()
         .unwrap_or_default()
         .contains("load: ok"));
-
     let rows = root
         .query_selector_all("[data-testid=element-row]")
         .expect("rows");
-    assert_eq!(rows.length() as usize, expected.calls.len());
-    if let Some(stop) = expected.calls.iter().position(|c| c.is_stop) {
-        let row = root
-            .query_selector(&format!("[data-testid=element-row][data-call=\"{stop}\"]"))
-            .expect("valid selector")
-            .expect("the stop row");
-        assert_eq!(row.get_attribute("data-stop").as_deref(), Some("true"));
+    assert_eq!(rows.length() as usize, calls);
+    let stop = root
+        .query_selector(&format!(
+            "[data-testid=element-row][data-call=\"{}\"]",
+            calls - 1
+        ))
+        .expect("valid selector")
+        .expect("the stop row");
+    assert_eq!(stop.get_attribute("data-stop").as_deref(), Some("true"));
+}
+
+#[wasm_bindgen_test]
+async fn step_runs_one_call_at_a_time() {
+    let root = mount_app("iterscope-test-step");
+    let step = wait_for(&root, "[data-testid=step-button]", |_| true).await;
+    for n in 1..=2u32 {
+        click(&step);
+        wait_for(
+            &root,
+            &format!("[data-testid=element-row][data-call=\"{}\"]", n - 1),
+            |_| true,
+        )
+        .await;
+        wait_for(&root, "[data-testid=step-button]", |b| {
+            !b.has_attribute("disabled")
+        })
+        .await;
+        let rows = root
+            .query_selector_all("[data-testid=element-row]")
+            .expect("rows");
+        assert_eq!(rows.length(), n);
     }
+    let progress = wait_for(&root, "[data-testid=progress]", |_| true).await;
+    assert_eq!(progress.get_attribute("value").as_deref(), Some("2"));
 }
 
 #[wasm_bindgen_test]
@@ -136,7 +184,7 @@ async fn picker_reports_the_picked_name() {
     let sink = picked.clone();
     let props = ExamplePickerProps {
         examples: EXAMPLES,
-        selected: EXAMPLES[0].name,
+        selected: Some(EXAMPLES[0].name.into()),
         on_select: Callback::from(move |name| *sink.borrow_mut() = Some(name)),
     };
     yew::Renderer::<ExamplePicker>::with_root_and_props(root.clone(), props).render();
@@ -148,41 +196,12 @@ async fn picker_reports_the_picked_name() {
 }
 
 #[wasm_bindgen_test]
-async fn an_error_is_shown_with_display() {
-    let root = mount("iterscope-test-error");
-    let error = Scenario::from_json("{ not json").expect_err("invalid JSON is an error");
-    let message = error.to_string();
-    let props = OutputProps {
-        running: false,
-        outcome: Some(RunOutcome::new(Err(error))),
-    };
-    yew::Renderer::<Output>::with_root_and_props(root.clone(), props).render();
-
-    let shown = wait_for(&root, "[data-testid=run-error]", |_| true).await;
-    assert_eq!(
-        shown.text_content().unwrap_or_default(),
-        format!("Error: {message}")
-    );
-    assert!(root
-        .query_selector("[data-testid=seq-output]")
-        .expect("valid selector")
-        .is_none());
-}
-
-#[wasm_bindgen_test]
 async fn a_rejected_program_shows_the_error_line_and_the_failing_instruction() {
-    let root = mount("iterscope-test-rejected");
-    yew::Renderer::<App>::with_root(root.clone()).render();
-
+    let root = mount_app("iterscope-test-rejected");
     let example = examples::find("write_key_rejected").expect("the example");
-    let picker = wait_for(&root, "[data-testid=example-picker]", |_| true).await;
-    select(&picker, example.name);
-    wait_for(&root, "[data-testid=scenario]", |e| {
-        e.text_content().as_deref() == Some(example.scenario_json)
-    })
-    .await;
+    pick(&root, example).await;
     let button = wait_for(&root, "[data-testid=run-button]", |_| true).await;
-    button.unchecked_ref::<HtmlElement>().click();
+    click(&button);
 
     let error = wait_for(&root, "[data-testid=verifier-error]", |_| true).await;
     assert_eq!(
@@ -203,6 +222,13 @@ async fn a_rejected_program_shows_the_error_line_and_the_failing_instruction() {
         .text_content()
         .unwrap_or_default()
         .contains("not attempted"));
-    let output = wait_for(&root, "[data-testid=seq-output]", |_| true).await;
-    assert_eq!(output.text_content().unwrap_or_default(), "");
+    let marks = wait_for(&root, "[data-testid=editor-marks]", |_| true).await;
+    assert!(marks
+        .text_content()
+        .unwrap_or_default()
+        .contains("R1 cannot write into rdonly_buf"));
+    assert!(root
+        .query_selector("[data-testid=seq-output]")
+        .expect("valid selector")
+        .is_none());
 }

@@ -78,7 +78,11 @@ pub fn output(props: &OutputProps) -> Html {
     let (shown, note) = match props.view {
         OutputView::Text if out.len() > SHOWN_BYTES => (
             String::from_utf8_lossy(&out[out.len() - SHOWN_BYTES..]).into_owned(),
-            Some(format!("Showing the last {} KiB of {} bytes.", SHOWN_BYTES / 1024, out.len())),
+            Some(format!(
+                "Showing the last {} KiB of {} bytes.",
+                SHOWN_BYTES / 1024,
+                out.len()
+            )),
         ),
         OutputView::Text => (String::from_utf8_lossy(out).into_owned(), None),
         OutputView::Hex => {

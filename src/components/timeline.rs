@@ -75,13 +75,20 @@ fn helper_name(id: u32) -> String {
         .map_or_else(|| format!("#{id}"), str::to_owned)
 }
 
-fn row(index: usize, c: &CallView<'_>, selected: bool, on_select: &Callback<Option<usize>>) -> Html {
+fn row(
+    index: usize,
+    c: &CallView<'_>,
+    selected: bool,
+    on_select: &Callback<Option<usize>>,
+) -> Html {
     let onclick = {
         let cb = on_select.clone();
         Callback::from(move |_: MouseEvent| cb.emit(if selected { None } else { Some(index) }))
     };
     let value = match (c.value_before, c.value_after) {
-        (Some(b), Some(a)) if b != a => format!("{} → {}", bytes_cell(Some(b)), bytes_cell(Some(a))),
+        (Some(b), Some(a)) if b != a => {
+            format!("{} → {}", bytes_cell(Some(b)), bytes_cell(Some(a)))
+        }
         (b, _) => bytes_cell(b),
     };
     html! {

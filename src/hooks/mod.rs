@@ -5,10 +5,10 @@
 //! Everything here touches `web_sys`; the decisions stay in [`crate::state`] and
 //! [`crate::workspace`], which are tested natively.
 
-mod run_engine;
 mod files;
 mod persist;
+mod run_engine;
 
-pub use run_engine::use_engine;
 pub use files::{download, read_file};
 pub use persist::{initial_state, share_url, use_autosave};
+pub use run_engine::use_engine;

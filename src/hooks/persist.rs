@@ -33,7 +33,10 @@ pub fn initial_state() -> PlaygroundState {
         .as_ref()
         .and_then(|w| w.location().hash().ok())
         .unwrap_or_default();
-    if let Some(code) = hash.strip_prefix('#').and_then(|h| h.strip_prefix(SHARE_PREFIX)) {
+    if let Some(code) = hash
+        .strip_prefix('#')
+        .and_then(|h| h.strip_prefix(SHARE_PREFIX))
+    {
         let restored = workspace::from_share_code(code);
         if let Some(history) = window.as_ref().and_then(|w| w.history().ok()) {
             let path = window

@@ -118,6 +118,7 @@ pub fn socket_object(case: &str) -> Result<Vec<u8>, String> {
     let text_idx = out.sections.len();
     let sec = &mut out.sections[si];
     let tail = sec.data.split_off(k * 8);
+    let tail_lines = sec.lines.split_off(k.min(sec.lines.len()));
     for y in &mut sec.symbols {
         y.size = y.size.min(k as u64 * 8 - y.offset.min(k as u64 * 8));
     }
@@ -154,6 +155,7 @@ pub fn socket_object(case: &str) -> Result<Vec<u8>, String> {
             })
             .collect(),
         data: tail,
+        lines: tail_lines,
     };
     out.sections.push(text);
     Ok(write_object(&out))
