@@ -15,7 +15,7 @@ use crate::engine::LiveHandle;
 use crate::state::OutputView;
 
 /// The most output bytes put in the page at once.
-pub const SHOWN_BYTES: usize = 256 * 1024;
+pub const SHOWN_BYTES: usize = 64 * 1024;
 
 /// A hex dump: `00000010  68 65 6c 6c 6f 0a …  |hello.|`, 16 bytes per line, offsets from
 /// `base`.

@@ -178,11 +178,10 @@ pub fn timeline(props: &TimelineProps) -> Html {
         let follow = follow.clone();
         let scroll_top = scroll_top.clone();
         use_effect_with(total, move |&total| {
-            if *follow.borrow() {
+            if *follow.borrow() && total > 0 {
                 if let Some(el) = viewport.cast::<Element>() {
-                    let top = (total * ROW_PX).saturating_sub(VIEWPORT_PX);
-                    el.set_scroll_top(top as i32);
-                    scroll_top.set(top);
+                    el.set_scroll_top(el.scroll_height());
+                    scroll_top.set(el.scroll_top().max(0) as usize);
                 }
             }
         });
@@ -197,7 +196,7 @@ pub fn timeline(props: &TimelineProps) -> Html {
             if let Some(el) = e.target_dyn_into::<Element>() {
                 let top = el.scroll_top().max(0) as usize;
                 let bottom = top + el.client_height().max(0) as usize;
-                *follow.borrow_mut() = bottom + ROW_PX >= el.scroll_height().max(0) as usize;
+                *follow.borrow_mut() = bottom + 2 * ROW_PX >= el.scroll_height().max(0) as usize;
                 scroll_top.set(top);
             }
         })

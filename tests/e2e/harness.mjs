@@ -69,6 +69,8 @@ export async function openPage(env, { hash = '', fresh = true } = {}) {
   if (fresh) {
     await page.goto(env.server.url);
     await page.evaluate(() => localStorage.clear());
+    // A later goto that only adds a fragment would not reload the page.
+    await page.goto('about:blank');
   }
   const start = performance.now();
   await page.goto(env.server.url + hash);
@@ -79,7 +81,9 @@ export async function openPage(env, { hash = '', fresh = true } = {}) {
 
 /** Runs the CLI in the repository root and returns its stdout. */
 export function cli(args) {
-  return execFileSync(CLI, args, { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
+  return execFileSync(CLI, args, {
+    cwd: REPO, encoding: 'utf8', timeout: 120_000, maxBuffer: 512 << 20,
+  });
 }
 
 /** The CLI's verdict for a scenario: `load`, `attach` and `verifier_error` of `run --json`. */
