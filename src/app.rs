@@ -12,7 +12,7 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::components::{
-    mark_log, ExamplePicker, LineMark, LogMark, MapEditor, MarkKind, Output, ProgramEditor,
+    mark_log, ExamplePicker, Globals, LineMark, LogMark, MapEditor, MarkKind, Output, ProgramEditor,
     ScenarioView, Timeline, Toolbar,
 };
 use crate::engine::{self, AppError};
@@ -333,6 +333,7 @@ fn playground() -> Html {
                     if let Some(live) = live {
                         <Output live={live.clone()} view={store.output_view} {on_view}
                             on_download={on_download_output} />
+                        <Globals live={live.clone()} />
                         <Timeline live={live} selected={store.selected_call}
                             on_select={on_select_call} />
                     } else if busy == Some(Goal::Load) || busy.is_some() {

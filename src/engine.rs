@@ -63,7 +63,20 @@ pub struct Session {
     pub run: LiveRun,
     /// For assembly programs: the editor line of each instruction of the iterator program.
     pub asm_lines: Option<Vec<usize>>,
+    /// The object's BTF, to decode globals (None without `.BTF`).
+    pub types: Option<ObjectTypes>,
     generation: u64,
+}
+
+/// One global variable, decoded for display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalRow {
+    /// `.bss`, `.data`, …
+    pub section: String,
+    /// The variable's name (`count`), or the section's name when its bytes are shown raw.
+    pub name: String,
+    /// The value (`42`, `{x=1, y=2}`) or hex bytes.
+    pub value: String,
 }
 
 impl Session {
@@ -89,6 +102,38 @@ impl Session {
     /// `ok` or `rejected`.
     pub fn load(&self) -> &str {
         self.run.load()
+    }
+
+    /// The global data sections as they are now: each variable decoded by its BTF type, or
+    /// the section's bytes in hex when the object has no BTF for it.
+    pub fn globals(&self) -> Vec<GlobalRow> {
+        let mut rows = Vec::new();
+        for g in self.run.globals() {
+            let layout = self
+                .types
+                .as_ref()
+                .and_then(|t| t.layouts.iter().find(|l| l.section == g.section).map(|l| (t, l)));
+            match layout {
+                Some((t, l)) if !l.vars.is_empty() => {
+                    for (name, v) in typed::decode_globals(&t.btf, l, &g.bytes) {
+                        rows.push(GlobalRow {
+                            section: g.section.clone(),
+                            name,
+                            value: match v {
+                                Ok(v) => v.to_string(),
+                                Err(e) => format!("({e})"),
+                            },
+                        });
+                    }
+                }
+                _ => rows.push(GlobalRow {
+                    section: g.section.clone(),
+                    name: g.map_name.clone(),
+                    value: iterscope_emulator::scenario::hex_encode(&g.bytes),
+                }),
+            }
+        }
+        rows
     }
 
     /// The editor line of instruction `insn`, for assembly programs.
@@ -206,10 +251,13 @@ pub fn start(ws: &Workspace) -> Result<LiveHandle, AppError> {
         record_calls: true,
         ..RunOptions::default()
     };
-    let run = LiveRun::start(&ws.scenario, &object, &ws.program.file_name(), &opts)?;
+    let name = ws.program.file_name();
+    let run = LiveRun::start(&ws.scenario, &object, &name, &opts)?;
+    let types = ObjectTypes::load(&object, &name).ok().flatten();
     Ok(LiveHandle::new(Session {
         run,
         asm_lines,
+        types,
         generation: 0,
     }))
 }
@@ -393,6 +441,26 @@ mod tests {
                 text,
             };
             assert!(build(&asm).is_ok(), "{}: listing does not assemble", e.name);
+        }
+    }
+
+    #[test]
+    fn globals_are_decoded_by_their_btf_types() {
+        let ws = Workspace::default_example();
+        let live = start(&ws).expect("loads");
+        let task = EngineTask {
+            task: 1,
+            goal: Goal::ToEnd,
+            live: Some(live.clone()),
+            workspace: Rc::new(ws),
+        };
+        perform(&task, &mut |_| {}, &|| false);
+        let rows = live.view().globals();
+        assert!(!rows.is_empty());
+        for r in &rows {
+            assert!(r.section.starts_with('.'), "{r:?}");
+            assert!(!r.name.starts_with('.') && !r.name.contains(".bss"), "{r:?} is decoded");
+            assert!(!r.value.starts_with('('), "{r:?} decodes");
         }
     }
 

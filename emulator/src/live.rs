@@ -27,7 +27,7 @@ use crate::errno::Errno;
 use crate::helpers::runtime::{HelperCall, HelperFault, World};
 use crate::iter::{CallRecord, Machine, ReadError};
 use crate::scenario::{
-    run_session, Loaded, Report, RunOptions, Scenario, SessionRun, UpdateFailure,
+    run_session, GlobalSnapshot, Loaded, Report, RunOptions, Scenario, SessionRun, UpdateFailure,
 };
 use crate::Error;
 
@@ -476,6 +476,12 @@ impl LiveRun {
     /// Failed entries and ops of the map fill ([`Report::map_update_failures`]).
     pub fn map_update_failures(&self) -> &[UpdateFailure] {
         &self.loaded.summary.failures
+    }
+
+    /// The global data sections (`.bss`, `.data`, …) as they are now, as
+    /// [`Report::globals`] lists them (empty when the load failed).
+    pub fn globals(&self) -> Vec<GlobalSnapshot> {
+        self.loaded.globals()
     }
 
     /// The maps and trace pipe as they are now (None when the load failed).

@@ -878,6 +878,14 @@ impl Loaded {
         }
     }
 
+    /// The global data sections as they are now.
+    pub(crate) fn globals(&self) -> Vec<GlobalSnapshot> {
+        self.machine
+            .as_ref()
+            .map(|m| global_snapshots(m, &self.globals_meta))
+            .unwrap_or_default()
+    }
+
     /// The machine, when the program loaded (attached or not).
     pub(crate) fn machine(&self) -> Option<&Machine> {
         self.machine.as_ref()

@@ -5,6 +5,7 @@
 
 mod attach_result;
 mod example_picker;
+mod globals;
 mod map_editor;
 mod output;
 mod program_editor;
@@ -15,6 +16,7 @@ mod verifier_log;
 
 pub use attach_result::{AttachResult, AttachResultProps};
 pub use example_picker::{ExamplePicker, ExamplePickerProps};
+pub use globals::{Globals, GlobalsProps};
 pub use map_editor::{MapEditor, MapEditorProps};
 pub use output::{Output, OutputProps};
 pub use program_editor::{

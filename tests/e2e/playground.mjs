@@ -72,6 +72,7 @@ test('an imported .s with its scenario runs as the CLI runs it, and Ctrl+Enter r
   await run(page);
   const expected = cli(['run', 'examples/asm_count.json']);
   assert.equal(await page.locator('[data-testid=seq-output]').textContent(), expected);
+  assert.ok((await page.locator('[data-testid=global-row]').count()) > 0, 'globals are shown');
   // Edit the format string and run with the keyboard.
   const text = await editor.inputValue();
   // Same length: the program passes the format's size to bpf_seq_printf.
