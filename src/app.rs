@@ -12,8 +12,8 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::components::{
-    mark_log, ExamplePicker, Globals, LineMark, LogMark, MapEditor, MarkKind, Output, ProgramEditor,
-    ScenarioView, Timeline, Toolbar,
+    mark_log, ExamplePicker, Globals, LineMark, LogMark, MapEditor, MarkKind, Output,
+    ProgramEditor, ScenarioView, Timeline, Toolbar,
 };
 use crate::engine::{self, AppError};
 use crate::examples::{self, EXAMPLES};
@@ -42,6 +42,15 @@ fn failing_insn(log: &str, error: &str) -> Option<usize> {
     line.trim_start().split(':').next()?.parse().ok()
 }
 
+/// The editor line of the instruction a rejected load failed at.
+fn failing_line(state: &PlaygroundState) -> Option<usize> {
+    let s = state.live()?.view();
+    if s.run.load() != "rejected" {
+        return None;
+    }
+    failing_insn(s.run.verifier_log(), s.run.verifier_error()).and_then(|i| s.line_of_insn(i))
+}
+
 /// Marks for the editor: an assembly error at its line, or the instruction a rejected load
 /// failed at.
 fn editor_marks(state: &PlaygroundState) -> Vec<LineMark> {
@@ -53,19 +62,12 @@ fn editor_marks(state: &PlaygroundState) -> Vec<LineMark> {
             message: message.clone(),
         });
     }
-    if let Some(live) = state.live() {
-        let s = live.view();
-        if s.run.load() == "rejected" {
-            if let Some(line) = failing_insn(s.run.verifier_log(), s.run.verifier_error())
-                .and_then(|i| s.line_of_insn(i))
-            {
-                marks.push(LineMark {
-                    line,
-                    kind: MarkKind::Error,
-                    message: s.run.verifier_error().to_owned(),
-                });
-            }
-        }
+    if let (Some(line), Some(live)) = (failing_line(state), state.live()) {
+        marks.push(LineMark {
+            line,
+            kind: MarkKind::Error,
+            message: live.view().run.verifier_error().to_owned(),
+        });
     }
     marks
 }
@@ -213,6 +215,10 @@ fn playground() -> Html {
             }
         })
     };
+    let on_goto = {
+        let store = store.clone();
+        Callback::from(move |line: usize| store.dispatch(Action::FocusLine(line)))
+    };
     let on_dismiss = {
         let store = store.clone();
         Callback::from(move |_: MouseEvent| store.dispatch(Action::DismissNotice))
@@ -305,7 +311,8 @@ fn playground() -> Html {
                             </p>
                         }
                         <ProgramEditor text={text} readonly={!editable} on_change={on_edit}
-                            on_run={dispatch(|| Action::Run)} marks={marks} />
+                            on_run={dispatch(|| Action::Run)} marks={marks}
+                            focus_line={store.focus_line} />
                         if let Some(e) = example { <ScenarioView example={e} /> }
                     </section>
                     <section class="panel panel-map" aria-labelledby="map-heading">
@@ -332,7 +339,8 @@ fn playground() -> Html {
                     }
                     if let Some(live) = live {
                         <Output live={live.clone()} view={store.output_view} {on_view}
-                            on_download={on_download_output} />
+                            on_download={on_download_output}
+                            failing_line={failing_line(&store)} {on_goto} />
                         <Globals live={live.clone()} />
                         <Timeline live={live} selected={store.selected_call}
                             on_select={on_select_call} />

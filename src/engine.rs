@@ -109,10 +109,12 @@ impl Session {
     pub fn globals(&self) -> Vec<GlobalRow> {
         let mut rows = Vec::new();
         for g in self.run.globals() {
-            let layout = self
-                .types
-                .as_ref()
-                .and_then(|t| t.layouts.iter().find(|l| l.section == g.section).map(|l| (t, l)));
+            let layout = self.types.as_ref().and_then(|t| {
+                t.layouts
+                    .iter()
+                    .find(|l| l.section == g.section)
+                    .map(|l| (t, l))
+            });
             match layout {
                 Some((t, l)) if !l.vars.is_empty() => {
                     for (name, v) in typed::decode_globals(&t.btf, l, &g.bytes) {
@@ -459,7 +461,10 @@ mod tests {
         assert!(!rows.is_empty());
         for r in &rows {
             assert!(r.section.starts_with('.'), "{r:?}");
-            assert!(!r.name.starts_with('.') && !r.name.contains(".bss"), "{r:?} is decoded");
+            assert!(
+                !r.name.starts_with('.') && !r.name.contains(".bss"),
+                "{r:?} is decoded"
+            );
             assert!(!r.value.starts_with('('), "{r:?} decodes");
         }
     }

@@ -146,6 +146,8 @@ pub struct PlaygroundState {
     pub share_url: Option<String>,
     /// A message for the user.
     pub notice: Option<Notice>,
+    /// The editor line to show (the failing instruction, after a click in the log).
+    pub focus_line: Option<usize>,
     next_task: u64,
 }
 
@@ -165,6 +167,7 @@ impl PlaygroundState {
             selected_call: None,
             share_url: None,
             notice,
+            focus_line: None,
             next_task: 1,
         }
     }
@@ -229,6 +232,7 @@ impl PlaygroundState {
             run: RunState::Idle,
             selected_call: None,
             share_url: None,
+            focus_line: None,
             ..(*self).clone()
         })
     }
@@ -335,6 +339,8 @@ pub enum Action {
     },
     /// Dismiss the message.
     DismissNotice,
+    /// Show this editor line.
+    FocusLine(usize),
 }
 
 impl Reducible for PlaygroundState {
@@ -460,6 +466,11 @@ impl Reducible for PlaygroundState {
                 ..(*self).clone()
             }),
             Action::Notify { is_error, text } => self.with_notice(is_error, text),
+            Action::FocusLine(line) if self.focus_line == Some(line) => self,
+            Action::FocusLine(line) => Rc::new(Self {
+                focus_line: Some(line),
+                ..(*self).clone()
+            }),
             Action::DismissNotice if self.notice.is_none() => self,
             Action::DismissNotice => Rc::new(Self {
                 notice: None,

@@ -58,6 +58,12 @@ pub struct OutputProps {
     pub on_view: Callback<OutputView>,
     /// Downloads the whole output.
     pub on_download: Callback<()>,
+    /// The editor line of the instruction a rejected load failed at.
+    #[prop_or_default]
+    pub failing_line: Option<usize>,
+    /// Shows a line in the editor.
+    #[prop_or_default]
+    pub on_goto: Callback<usize>,
 }
 
 /// The results panel.
@@ -101,6 +107,8 @@ pub fn output(props: &OutputProps) -> Html {
                 verifier_error={AttrValue::from(run.verifier_error().to_owned())}
                 load_error={run.load_error().map(|e| AttrValue::from(e.to_owned()))}
                 log={AttrValue::from(run.verifier_log().to_owned())}
+                failing_line={props.failing_line}
+                on_goto={props.on_goto.clone()}
             />
             <AttachResult
                 load={AttrValue::from(run.load().to_owned())}

@@ -104,6 +104,12 @@ pub struct VerifierLogProps {
     /// The verifier log in the kernel's format.
     #[prop_or_default]
     pub log: AttrValue,
+    /// The editor line of the failing instruction, when known.
+    #[prop_or_default]
+    pub failing_line: Option<usize>,
+    /// Shows that line in the editor.
+    #[prop_or_default]
+    pub on_goto: Callback<usize>,
 }
 
 /// The "Verify" step: `data-testid="verifier-error"` with the errno when rejected, and the log in
@@ -126,6 +132,12 @@ pub fn verifier_log(props: &VerifierLogProps) -> Html {
                 <p class="verifier-error" data-testid="verifier-error" role="alert">
                     { error_headline(&props.verifier_error, props.load_error.as_deref()) }
                 </p>
+                if let Some(line) = props.failing_line {
+                    <button type="button" class="link-button" data-testid="goto-failing-line"
+                        onclick={props.on_goto.reform(move |_: MouseEvent| line)}>
+                        { format!("Show the failing instruction (line {line}) in the editor") }
+                    </button>
+                }
             }
             <details open={rejected}>
                 <summary>{ summary }</summary>

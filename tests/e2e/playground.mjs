@@ -109,6 +109,11 @@ test('bad assembly is marked at its line; a rejected program shows Linux\'s erro
   const mark = page.locator('[data-testid=editor-marks] li');
   assert.equal(await mark.count(), 1);
   assert.equal(await mark.getAttribute('data-line'), '4');
+  await page.click('[data-testid=goto-failing-line]');
+  await page.waitForFunction(() => {
+    const t = document.querySelector('[data-testid=program-editor]');
+    return t.value.slice(0, t.selectionStart).split('\n').length === 4;
+  });
   await page.close();
 });
 
