@@ -3,6 +3,7 @@
 # examples/*.bpf.c with the project's own minimal vmlinux.h
 # (examples/vmlinux.h) and the libbpf headers:
 #   clang -O2 -g -target bpf -D__TARGET_ARCH_x86 -I examples -I/usr/include
+# then drops the DWARF sections (llvm-strip --strip-debug; .BTF and .BTF.ext stay).
 # Skips with a message when clang is missing (the committed .o files are kept).
 set -eu
 
@@ -29,5 +30,8 @@ for src in *.bpf.c; do
 	obj=${src%.c}.o
 	"$clang" -O2 -g -target bpf -D__TARGET_ARCH_x86 -I. -I/usr/include \
 		-fdebug-prefix-map="$here"=. -c "$src" -o "$obj"
+	# DWARF is not needed (BTF and .BTF.ext carry the types and source lines) and would
+	# only grow the objects the web bundle embeds.
+	llvm-strip --strip-debug "$obj"
 	echo "built $obj"
 done
