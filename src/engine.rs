@@ -17,7 +17,7 @@ use std::rc::Rc;
 use iterscope_emulator::asm;
 use iterscope_emulator::elf::typed::{self, FieldLeaf};
 use iterscope_emulator::live::LiveRun;
-use iterscope_emulator::scenario::{ObjectTypes, RunOptions};
+use iterscope_emulator::scenario::{MapScenario, ObjectTypes, RunOptions};
 
 use crate::state::{EngineEvent, EngineTask, Goal};
 use crate::workspace::{ProgramDoc, Workspace};
@@ -65,6 +65,8 @@ pub struct Session {
     pub asm_lines: Option<Vec<usize>>,
     /// The object's BTF, to decode globals (None without `.BTF`).
     pub types: Option<ObjectTypes>,
+    /// BTF type ids of the iterated map's key and value, when known.
+    key_value_types: (Option<u32>, Option<u32>),
     generation: u64,
 }
 
@@ -136,6 +138,39 @@ impl Session {
             }
         }
         rows
+    }
+
+    /// A key as its BTF type shows it (`{a=1, b=2}`), or hex without a type.
+    pub fn show_key(&self, bytes: &[u8]) -> String {
+        self.show(self.key_value_types.0, bytes)
+    }
+
+    /// A value as its BTF type shows it; a per-CPU value (one rounded-up slot per CPU) as
+    /// `[cpu0, cpu1, …]`; hex without a type.
+    pub fn show_value(&self, bytes: &[u8]) -> String {
+        self.show(self.key_value_types.1, bytes)
+    }
+
+    fn show(&self, id: Option<u32>, bytes: &[u8]) -> String {
+        let hex = || iterscope_emulator::scenario::hex_encode(bytes);
+        let (Some(types), Some(id)) = (&self.types, id) else {
+            return hex();
+        };
+        let Some(size) = types.btf.size_of(id).map(|s| s as usize).filter(|&s| s > 0) else {
+            return hex();
+        };
+        let one = |b: &[u8]| typed::format_value(&types.btf, id, b).ok();
+        if bytes.len() == size {
+            return one(bytes).unwrap_or_else(hex);
+        }
+        let slot = size.div_ceil(8) * 8;
+        if bytes.len() % slot == 0 {
+            let cpus: Option<Vec<String>> = bytes.chunks(slot).map(|c| one(&c[..size])).collect();
+            if let Some(cpus) = cpus {
+                return format!("[{}]", cpus.join(", "));
+            }
+        }
+        hex()
     }
 
     /// The editor line of instruction `insn`, for assembly programs.
@@ -256,10 +291,14 @@ pub fn start(ws: &Workspace) -> Result<LiveHandle, AppError> {
     let name = ws.program.file_name();
     let run = LiveRun::start(&ws.scenario, &object, &name, &opts)?;
     let types = ObjectTypes::load(&object, &name).ok().flatten();
+    let key_value_types = types
+        .as_ref()
+        .map_or((None, None), |t| iter_type_ids(t, &ws.scenario.map));
     Ok(LiveHandle::new(Session {
         run,
         asm_lines,
         types,
+        key_value_types,
         generation: 0,
     }))
 }
@@ -281,9 +320,25 @@ pub fn listing(program: &ProgramDoc) -> Result<String, AppError> {
 /// A key's or value's BTF fields, shared with the map editor.
 pub type Fields = Rc<[FieldLeaf]>;
 
-/// The BTF field layouts of the iterated map's key and value, for the map editor: from the
-/// scenario's `key_type` / `value_type` when set, else guessed from the program's source
-/// lines (`struct key_t *key = ctx->key;`). `None` where no type is known (hex editing).
+/// The BTF type ids of the iterated map's key and value: the scenario's `key_type` /
+/// `value_type` when set, else guessed from the program's source lines
+/// (`struct key_t *key = ctx->key;`).
+fn iter_type_ids(types: &ObjectTypes, map: &MapScenario) -> (Option<u32>, Option<u32>) {
+    let (inferred_key, inferred_value) = types.program.as_ref().map_or((None, None), |p| {
+        typed::infer_iter_types(&types.btf, p, map.key_size, map.value_size)
+    });
+    let id = |named: &Option<String>, inferred: Option<typed::InferredType>| match named {
+        Some(name) => typed::find_type(&types.btf, name).ok(),
+        None => inferred.map(|t| t.type_id),
+    };
+    (
+        id(&map.key_type, inferred_key),
+        id(&map.value_type, inferred_value),
+    )
+}
+
+/// The BTF field layouts of the iterated map's key and value, for the map editor; `None`
+/// where no type is known (hex editing).
 pub fn map_fields(ws: &Workspace) -> (Option<Fields>, Option<Fields>) {
     let Ok((object, _)) = build(&ws.program) else {
         return (None, None);
@@ -291,22 +346,12 @@ pub fn map_fields(ws: &Workspace) -> (Option<Fields>, Option<Fields>) {
     let Ok(Some(types)) = ObjectTypes::load(&object, &ws.program.file_name()) else {
         return (None, None);
     };
-    let map = &ws.scenario.map;
-    let (inferred_key, inferred_value) = types.program.as_ref().map_or((None, None), |p| {
-        typed::infer_iter_types(&types.btf, p, map.key_size, map.value_size)
-    });
-    let layout = |named: &Option<String>, inferred: Option<typed::InferredType>| {
-        let id = match named {
-            Some(name) => typed::find_type(&types.btf, name).ok()?,
-            None => inferred?.type_id,
-        };
-        let leaves = typed::leaves(&types.btf, id).ok()?;
+    let (key, value) = iter_type_ids(&types, &ws.scenario.map);
+    let layout = |id: Option<u32>| {
+        let leaves = typed::leaves(&types.btf, id?).ok()?;
         (!leaves.is_empty()).then(|| Rc::from(leaves))
     };
-    (
-        layout(&map.key_type, inferred_key),
-        layout(&map.value_type, inferred_value),
-    )
+    (layout(key), layout(value))
 }
 
 /// A shell script of `bpftool` commands that creates and fills the map and runs the
@@ -444,6 +489,26 @@ mod tests {
             };
             assert!(build(&asm).is_ok(), "{}: listing does not assemble", e.name);
         }
+    }
+
+    #[test]
+    fn keys_and_values_show_by_their_btf_types() {
+        let plain = start(&Workspace::default_example()).expect("loads");
+        let v = plain.view();
+        assert_eq!(v.show_key(&[42, 0, 0, 0]), "42");
+        assert_eq!(v.show_value(&[0xc8, 0, 0, 0, 0, 0, 0, 0]), "200");
+        assert_eq!(v.show_value(&[1, 2, 3]), "010203", "a wrong size stays hex");
+        // A per-CPU value: one 8-byte slot per CPU (lru_percpu_hash_survivors reads __u64).
+        let ex = crate::examples::find("lru_percpu_hash_survivors").expect("the example");
+        let live = start(&Workspace::from_example(ex).expect("workspace")).expect("loads");
+        let s = live.view();
+        let two = [7u8, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0];
+        let shown = s.show_value(&two);
+        assert!(shown == "[7, 9]" || shown.starts_with('['), "{shown}");
+        // No type known: hex.
+        let ex = crate::examples::find("selftest_percpu_hash_map").expect("the example");
+        let live = start(&Workspace::from_example(ex).expect("workspace")).expect("loads");
+        assert_eq!(live.view().show_key(&[1, 0, 0, 0]), "01000000");
     }
 
     #[test]

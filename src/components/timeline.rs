@@ -13,7 +13,7 @@ use web_sys::Element;
 use yew::prelude::*;
 
 use super::hex;
-use crate::engine::LiveHandle;
+use crate::engine::{LiveHandle, Session};
 
 /// Height of one row in pixels (kept in sync with `.timeline-row` in the CSS).
 pub const ROW_PX: usize = 24;
@@ -42,12 +42,17 @@ pub struct TimelineProps {
     pub on_select: Callback<Option<usize>>,
 }
 
-/// `NULL` or the bytes in hex (at most 32 bytes shown, then `…`).
-fn bytes_cell(b: Option<&[u8]>) -> String {
+/// `NULL`, or the text `show` gives, cut at 48 characters.
+fn bytes_cell(b: Option<&[u8]>, show: &dyn Fn(&[u8]) -> String) -> String {
     match b {
         None => "NULL".into(),
-        Some(b) if b.len() > 32 => format!("{}…", hex(&b[..32])),
-        Some(b) => hex(b),
+        Some(b) => {
+            let text = show(b);
+            match text.char_indices().nth(48) {
+                Some((cut, _)) => format!("{}…", &text[..cut]),
+                None => text,
+            }
+        }
     }
 }
 
@@ -80,16 +85,23 @@ fn row(
     c: &CallView<'_>,
     selected: bool,
     on_select: &Callback<Option<usize>>,
+    session: &Session,
 ) -> Html {
+    let key = |b: &[u8]| session.show_key(b);
+    let val = |b: &[u8]| session.show_value(b);
     let onclick = {
         let cb = on_select.clone();
         Callback::from(move |_: MouseEvent| cb.emit(if selected { None } else { Some(index) }))
     };
     let value = match (c.value_before, c.value_after) {
         (Some(b), Some(a)) if b != a => {
-            format!("{} → {}", bytes_cell(Some(b)), bytes_cell(Some(a)))
+            format!(
+                "{} → {}",
+                bytes_cell(Some(b), &val),
+                bytes_cell(Some(a), &val)
+            )
         }
-        (b, _) => bytes_cell(b),
+        (b, _) => bytes_cell(b, &val),
     };
     html! {
         <tr
@@ -110,7 +122,7 @@ fn row(
             <td>{ index }{ if c.rerun { " ↻" } else { "" } }</td>
             <td>{ c.seq_num }</td>
             <td>{ c.read + 1 }</td>
-            <td><code>{ bytes_cell(c.key) }</code></td>
+            <td title={c.key.map(hex)}><code>{ bytes_cell(c.key, &key) }</code></td>
             <td><code>{ value }</code></td>
             <td class={classes!(c.discarded.then_some("is-discarded"))}>
                 <code>{ output_cell(c.output) }</code>
@@ -122,17 +134,26 @@ fn row(
 }
 
 /// The details of one call: everything the row abbreviates.
-fn details(index: usize, c: &CallView<'_>) -> Html {
+fn details(index: usize, c: &CallView<'_>, session: &Session) -> Html {
     let full = |b: Option<&[u8]>| b.map_or_else(|| "NULL".to_owned(), hex);
+    let typed = |b: Option<&[u8]>, show: &dyn Fn(&[u8]) -> String| match b {
+        Some(b) if show(b) != hex(b) => format!(" = {}", show(b)),
+        _ => String::new(),
+    };
+    let key = |b: &[u8]| session.show_key(b);
+    let val = |b: &[u8]| session.show_value(b);
     html! {
         <div class="call-details" data-testid="call-details" aria-live="polite">
             <h4>{ format!("Call {index}{}", if c.is_stop { " (final call, NULL key and value)" } else { "" }) }</h4>
             <dl>
                 <dt>{ "seq_num" }</dt><dd>{ c.seq_num }</dd>
                 <dt>{ "read(2)" }</dt><dd>{ format!("#{}", c.read + 1) }</dd>
-                <dt>{ "key" }</dt><dd><code>{ full(c.key) }</code></dd>
-                <dt>{ "value before" }</dt><dd><code>{ full(c.value_before) }</code></dd>
-                <dt>{ "value after" }</dt><dd><code>{ full(c.value_after) }</code></dd>
+                <dt>{ "key" }</dt>
+                <dd><code>{ full(c.key) }{ typed(c.key, &key) }</code></dd>
+                <dt>{ "value before" }</dt>
+                <dd><code>{ full(c.value_before) }{ typed(c.value_before, &val) }</code></dd>
+                <dt>{ "value after" }</dt>
+                <dd><code>{ full(c.value_after) }{ typed(c.value_after, &val) }</code></dd>
                 <dt>{ "output" }</dt>
                 <dd>
                     <code>{ format!("{} bytes: {}", c.output.len(), output_cell(c.output)) }</code>
@@ -225,14 +246,14 @@ pub fn timeline(props: &TimelineProps) -> Html {
                     <tbody>
                         <tr class="timeline-spacer" style={format!("height: {}px", start * ROW_PX)} />
                         { for (start..end).filter_map(|i| log.get(i).map(|c| {
-                            row(i, &c, props.selected == Some(i), &props.on_select)
+                            row(i, &c, props.selected == Some(i), &props.on_select, &session)
                         })) }
                         <tr class="timeline-spacer"
                             style={format!("height: {}px", (total - end) * ROW_PX)} />
                     </tbody>
                 </table>
             </div>
-            if let Some((i, c)) = selected { { details(i, &c) } }
+            if let Some((i, c)) = selected { { details(i, &c, &session) } }
         </div>
     }
 }
