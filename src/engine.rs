@@ -164,7 +164,7 @@ impl Session {
             return one(bytes).unwrap_or_else(hex);
         }
         let slot = size.div_ceil(8) * 8;
-        if bytes.len() % slot == 0 {
+        if bytes.len().is_multiple_of(slot) {
             let cpus: Option<Vec<String>> = bytes.chunks(slot).map(|c| one(&c[..size])).collect();
             if let Some(cpus) = cpus {
                 return format!("[{}]", cpus.join(", "));
