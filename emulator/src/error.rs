@@ -26,4 +26,7 @@ pub enum Error {
     /// A live run that cannot go on.
     #[error(transparent)]
     Live(#[from] crate::live::LiveError),
+    /// A call that cannot be traced.
+    #[error(transparent)]
+    Trace(#[from] crate::trace::TraceError),
 }
