@@ -13,11 +13,13 @@ use yew::prelude::*;
 
 use crate::components::{
     mark_log, ExamplePicker, Globals, LineMark, LogMark, MapEditor, MarkKind, Output,
-    ProgramEditor, ScenarioView, Timeline, Toolbar,
+    ProgramEditor, ScenarioView, Timeline, Toolbar, TracePanel,
 };
 use crate::engine::{self, AppError};
 use crate::examples::{self, EXAMPLES};
-use crate::hooks::{download, initial_state, read_file, share_url, use_autosave, use_engine};
+use crate::hooks::{
+    download, initial_state, read_file, share_url, use_autosave, use_engine, use_trace,
+};
 use crate::state::{Action, Goal, OutputView, PlaygroundState, RunState, StoreContext};
 use crate::workspace::{self, ProgramDoc};
 
@@ -27,6 +29,7 @@ pub fn app() -> Html {
     let store = use_reducer(initial_state);
     use_engine(&store);
     use_autosave(&store);
+    use_trace(&store);
     html! {
         <ContextProvider<StoreContext> context={store}>
             <Playground />
@@ -219,6 +222,26 @@ fn playground() -> Html {
         let store = store.clone();
         Callback::from(move |line: usize| store.dispatch(Action::FocusLine(line)))
     };
+    let on_trace = {
+        let store = store.clone();
+        Callback::from(move |call: usize| store.dispatch(Action::OpenTrace(call as u64)))
+    };
+    let on_trace_move = {
+        let store = store.clone();
+        Callback::from(move |m| store.dispatch(Action::MoveTrace(m)))
+    };
+    let on_toggle_breakpoint = {
+        let store = store.clone();
+        Callback::from(move |pc| store.dispatch(Action::ToggleBreakpoint(pc)))
+    };
+    let on_no_verify = {
+        let store = store.clone();
+        Callback::from(move |e: Event| {
+            if let Some(i) = e.target_dyn_into::<HtmlInputElement>() {
+                store.dispatch(Action::SetNoVerify(i.checked()));
+            }
+        })
+    };
     let on_dismiss = {
         let store = store.clone();
         Callback::from(move |_: MouseEvent| store.dispatch(Action::DismissNotice))
@@ -332,6 +355,11 @@ fn playground() -> Html {
                         on_run={dispatch(|| Action::Run)}
                         on_cancel={dispatch(|| Action::Cancel)}
                         on_reset={dispatch(|| Action::Reset)} />
+                    <label class="teaching-mode">
+                        <input type="checkbox" data-testid="no-verify" checked={store.no_verify}
+                            onchange={on_no_verify} />
+                        { " Teaching mode: trace programs the verifier rejects (Linux never runs them)" }
+                    </label>
                     if let Some(e) = store.error() {
                         <p class="run-error" data-testid="run-error" role="alert">
                             { "Error: " }{ e.to_string() }
@@ -342,8 +370,19 @@ fn playground() -> Html {
                             on_download={on_download_output}
                             failing_line={failing_line(&store)} {on_goto} />
                         <Globals live={live.clone()} />
+                        if store.no_verify && live.view().run.load() == "rejected" {
+                            <button type="button" data-testid="trace-anyway"
+                                onclick={on_trace.reform(|_: MouseEvent| 0)}>
+                                { "Trace call 0 without the verifier" }
+                            </button>
+                        }
+                        if let Some(t) = &store.trace {
+                            <TracePanel state={t.clone()} on_move={on_trace_move}
+                                on_toggle_breakpoint={on_toggle_breakpoint}
+                                on_close={dispatch(|| Action::CloseTrace)} />
+                        }
                         <Timeline live={live} selected={store.selected_call}
-                            on_select={on_select_call} />
+                            on_select={on_select_call} on_trace={on_trace.clone()} />
                     } else if busy == Some(Goal::Load) || busy.is_some() {
                         <p class="output-hint" role="status">{ "Loading…" }</p>
                     } else if store.error().is_none() {

@@ -18,6 +18,7 @@ use iterscope_emulator::asm;
 use iterscope_emulator::elf::typed::{self, FieldLeaf};
 use iterscope_emulator::live::LiveRun;
 use iterscope_emulator::scenario::{MapScenario, ObjectTypes, RunOptions};
+use iterscope_emulator::trace::{self, Trace, TraceLimits};
 
 use crate::state::{EngineEvent, EngineTask, Goal};
 use crate::workspace::{ProgramDoc, Workspace};
@@ -360,6 +361,26 @@ pub fn bpftool_script(ws: &Workspace) -> Result<String, String> {
     let sc = ws.scenario_for_export();
     iterscope_emulator::export::bpftool_script(&sc, &sc.program, ws.ncpus)
         .map_err(|e| e.to_string())
+}
+
+/// The instruction trace of call `call` of the first read session (the scenario replayed up
+/// to it, the call traced and cross-checked against rbpf); `no_verify` traces a program the
+/// verifier rejects (teaching mode).
+pub fn trace(ws: &Workspace, call: u64, no_verify: bool) -> Result<Trace, AppError> {
+    let (object, _) = build(&ws.program)?;
+    let opts = RunOptions {
+        ncpus: ws.ncpus,
+        ..RunOptions::default()
+    };
+    Ok(trace::trace_call(
+        &ws.scenario,
+        &object,
+        &ws.program.file_name(),
+        &opts,
+        call,
+        &TraceLimits::default(),
+        no_verify,
+    )?)
 }
 
 /// Performs an [`EngineTask`] in slices.

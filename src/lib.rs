@@ -20,6 +20,7 @@ pub mod engine;
 pub mod examples;
 pub mod hooks;
 pub mod state;
+pub mod stepper;
 pub mod workspace;
 
 pub use app::App;

@@ -12,13 +12,16 @@
 //!
 //! Not here: the browser (storage, URL, files — see [`crate::hooks`]), running anything.
 
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use iterscope_emulator::scenario::{MapScenario, Scenario};
+use iterscope_emulator::trace::Trace;
 use yew::{Reducible, UseReducerHandle};
 
 use crate::engine::{AppError, LiveHandle};
 use crate::examples;
+use crate::stepper;
 use crate::workspace::{Imported, ProgramDoc, Workspace};
 
 /// The CPU counts the toolbar offers (the kernel oracle recorded with 2).
@@ -122,6 +125,84 @@ pub enum OutputView {
     Hex,
 }
 
+/// Where the instruction trace of one call stands.
+#[derive(Debug, Clone)]
+pub enum TraceStatus {
+    /// Being produced (the scenario is replayed up to the call).
+    Loading,
+    /// The trace.
+    Ready(Rc<Trace>),
+    /// Why there is none.
+    Failed(String),
+}
+
+impl PartialEq for TraceStatus {
+    /// Traces compare by identity (they can hold 100,000 steps).
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (TraceStatus::Loading, TraceStatus::Loading) => true,
+            (TraceStatus::Ready(a), TraceStatus::Ready(b)) => Rc::ptr_eq(a, b),
+            (TraceStatus::Failed(a), TraceStatus::Failed(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// The open instruction trace: which call, the position and the breakpoints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceState {
+    /// The call (0-based, every invocation counted, as the timeline numbers them).
+    pub call: u64,
+    /// Traced without the verifier (teaching mode).
+    pub no_verify: bool,
+    /// The trace or its state.
+    pub status: TraceStatus,
+    /// The next step to execute (see [`crate::stepper`]).
+    pub pos: usize,
+    /// Instruction indexes to stop at.
+    pub breakpoints: BTreeSet<usize>,
+    /// Id that the loaded trace must carry.
+    pub request: u64,
+}
+
+/// A move through the open trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TraceMove {
+    /// One instruction forward.
+    Forward,
+    /// One instruction back.
+    Back,
+    /// Before the first instruction.
+    Start,
+    /// After the last one.
+    End,
+    /// Forward to the next breakpoint (or the end).
+    Continue,
+    /// Forward to the next helper call (or the end).
+    NextHelper,
+    /// To this position.
+    To(usize),
+}
+
+/// What the trace effect must produce.
+#[derive(Debug, Clone)]
+pub struct TraceRequest {
+    /// Echoed in [`Action::TraceLoaded`].
+    pub request: u64,
+    /// The call to trace.
+    pub call: u64,
+    /// Teaching mode.
+    pub no_verify: bool,
+    /// The workspace to replay.
+    pub workspace: Rc<Workspace>,
+}
+
+impl PartialEq for TraceRequest {
+    fn eq(&self, other: &Self) -> bool {
+        self.request == other.request
+    }
+}
+
 /// A one-line message for the user (restored a share link, an import failed, …).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
@@ -148,6 +229,10 @@ pub struct PlaygroundState {
     pub notice: Option<Notice>,
     /// The editor line to show (the failing instruction, after a click in the log).
     pub focus_line: Option<usize>,
+    /// The open instruction trace.
+    pub trace: Option<TraceState>,
+    /// Teaching mode: trace programs the verifier rejects (Linux never runs them).
+    pub no_verify: bool,
     next_task: u64,
 }
 
@@ -168,6 +253,8 @@ impl PlaygroundState {
             share_url: None,
             notice,
             focus_line: None,
+            trace: None,
+            no_verify: false,
             next_task: 1,
         }
     }
@@ -183,6 +270,17 @@ impl PlaygroundState {
             }),
             _ => None,
         }
+    }
+
+    /// The trace the trace effect should produce now, if any.
+    pub fn trace_request(&self) -> Option<TraceRequest> {
+        let t = self.trace.as_ref()?;
+        (t.status == TraceStatus::Loading).then(|| TraceRequest {
+            request: t.request,
+            call: t.call,
+            no_verify: t.no_verify,
+            workspace: self.workspace.clone(),
+        })
     }
 
     /// Whether the engine is working.
@@ -233,6 +331,7 @@ impl PlaygroundState {
             selected_call: None,
             share_url: None,
             focus_line: None,
+            trace: None,
             ..(*self).clone()
         })
     }
@@ -341,6 +440,23 @@ pub enum Action {
     DismissNotice,
     /// Show this editor line.
     FocusLine(usize),
+    /// Trace the instructions of call N (0-based, as the timeline numbers calls).
+    OpenTrace(u64),
+    /// The trace effect's answer for request `request`.
+    TraceLoaded {
+        /// The id from [`TraceRequest::request`].
+        request: u64,
+        /// The trace, or why there is none.
+        result: Result<Rc<Trace>, String>,
+    },
+    /// Move through the open trace.
+    MoveTrace(TraceMove),
+    /// Set or clear a breakpoint at an instruction index.
+    ToggleBreakpoint(usize),
+    /// Close the trace.
+    CloseTrace,
+    /// Switch teaching mode (tracing without the verifier).
+    SetNoVerify(bool),
 }
 
 impl Reducible for PlaygroundState {
@@ -469,6 +585,89 @@ impl Reducible for PlaygroundState {
             Action::FocusLine(line) if self.focus_line == Some(line) => self,
             Action::FocusLine(line) => Rc::new(Self {
                 focus_line: Some(line),
+                ..(*self).clone()
+            }),
+            Action::OpenTrace(call) => {
+                let (request, next_task) = self.take_task();
+                let breakpoints = self
+                    .trace
+                    .as_ref()
+                    .map(|t| t.breakpoints.clone())
+                    .unwrap_or_default();
+                Rc::new(Self {
+                    trace: Some(TraceState {
+                        call,
+                        no_verify: self.no_verify,
+                        status: TraceStatus::Loading,
+                        pos: 0,
+                        breakpoints,
+                        request,
+                    }),
+                    next_task,
+                    ..(*self).clone()
+                })
+            }
+            Action::TraceLoaded { request, result } => match &self.trace {
+                Some(t) if t.request == request && t.status == TraceStatus::Loading => {
+                    let status = match result {
+                        Ok(trace) => TraceStatus::Ready(trace),
+                        Err(e) => TraceStatus::Failed(e),
+                    };
+                    let trace = Some(TraceState {
+                        status,
+                        ..t.clone()
+                    });
+                    Rc::new(Self {
+                        trace,
+                        ..(*self).clone()
+                    })
+                }
+                _ => self,
+            },
+            Action::MoveTrace(m) => {
+                let Some(t) = &self.trace else { return self };
+                let TraceStatus::Ready(trace) = &t.status else {
+                    return self;
+                };
+                let n = trace.steps.len();
+                let pos = match m {
+                    TraceMove::Forward => (t.pos + 1).min(n),
+                    TraceMove::Back => t.pos.saturating_sub(1),
+                    TraceMove::Start => 0,
+                    TraceMove::End => n,
+                    TraceMove::Continue => stepper::continue_to(trace, t.pos, &t.breakpoints),
+                    TraceMove::NextHelper => stepper::next_helper(trace, t.pos),
+                    TraceMove::To(p) => p.min(n),
+                };
+                if pos == t.pos {
+                    return self;
+                }
+                let trace = Some(TraceState { pos, ..t.clone() });
+                Rc::new(Self {
+                    trace,
+                    ..(*self).clone()
+                })
+            }
+            Action::ToggleBreakpoint(pc) => {
+                let Some(t) = &self.trace else { return self };
+                let mut t = t.clone();
+                if !t.breakpoints.remove(&pc) {
+                    t.breakpoints.insert(pc);
+                }
+                Rc::new(Self {
+                    trace: Some(t),
+                    ..(*self).clone()
+                })
+            }
+            Action::CloseTrace if self.trace.is_none() => self,
+            Action::CloseTrace => Rc::new(Self {
+                trace: None,
+                ..(*self).clone()
+            }),
+            Action::SetNoVerify(on) if on == self.no_verify => self,
+            Action::SetNoVerify(no_verify) => Rc::new(Self {
+                no_verify,
+                trace: None,
                 ..(*self).clone()
             }),
             Action::DismissNotice if self.notice.is_none() => self,
@@ -646,6 +845,50 @@ mod tests {
         assert_eq!(view.load(), "rejected");
         assert_eq!(view.calls(), 0);
         assert!(live.is_finished());
+    }
+
+    #[test]
+    fn traces_open_load_move_and_close() {
+        let s = start().reduce(Action::OpenTrace(1));
+        let req = s.trace_request().expect("a trace to produce");
+        assert_eq!(req.call, 1);
+        assert!(!req.no_verify);
+        let trace = engine::trace(&req.workspace, req.call, req.no_verify).map(Rc::new);
+        let steps = trace.as_ref().map(|t| t.steps.len()).unwrap_or_default();
+        let s = s.reduce(Action::TraceLoaded {
+            request: req.request,
+            result: trace.map_err(|e| e.to_string()),
+        });
+        assert!(s.trace_request().is_none());
+        let t = s.trace.clone().expect("open");
+        assert!(matches!(t.status, TraceStatus::Ready(_)), "{:?}", t.status);
+        assert!(steps > 3);
+        let s = s.reduce(Action::MoveTrace(TraceMove::Forward));
+        assert_eq!(s.trace.as_ref().map(|t| t.pos), Some(1));
+        assert!(Rc::ptr_eq(
+            &s,
+            &s.clone().reduce(Action::MoveTrace(TraceMove::To(1)))
+        ));
+        let s = s.reduce(Action::MoveTrace(TraceMove::End));
+        assert_eq!(s.trace.as_ref().map(|t| t.pos), Some(steps));
+        let s = s.reduce(Action::MoveTrace(TraceMove::Back));
+        assert_eq!(s.trace.as_ref().map(|t| t.pos), Some(steps - 1));
+        let s = s.reduce(Action::ToggleBreakpoint(2));
+        assert!(s.trace.as_ref().is_some_and(|t| t.breakpoints.contains(&2)));
+        let s = s.reduce(Action::EditAssembly("r0 = 0\nexit\n".into()));
+        assert!(s.trace.is_none(), "an edit closes the trace");
+    }
+
+    #[test]
+    fn a_late_trace_for_an_older_request_is_dropped() {
+        let s = start().reduce(Action::OpenTrace(1));
+        let old = s.trace_request().map(|r| r.request).unwrap_or_default();
+        let s = s.reduce(Action::OpenTrace(2));
+        let late = Action::TraceLoaded {
+            request: old,
+            result: Err("late".into()),
+        };
+        assert!(Rc::ptr_eq(&s, &s.clone().reduce(late)));
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod program_editor;
 mod scenario_view;
 mod timeline;
 mod toolbar;
+mod trace_panel;
 mod verifier_log;
 
 pub use attach_result::{AttachResult, AttachResultProps};
@@ -25,6 +26,7 @@ pub use program_editor::{
 pub use scenario_view::{ScenarioView, ScenarioViewProps};
 pub use timeline::{Timeline, TimelineProps};
 pub use toolbar::{Toolbar, ToolbarProps};
+pub use trace_panel::{key_move, TracePanel, TracePanelProps};
 pub use verifier_log::{
     describe_load_error, error_headline, mark_log, LogMark, VerifierLog, VerifierLogProps,
 };

@@ -40,6 +40,8 @@ pub struct TimelineProps {
     pub selected: Option<usize>,
     /// Opens (Some) or closes (None) a row's details.
     pub on_select: Callback<Option<usize>>,
+    /// Opens the instruction trace of a call.
+    pub on_trace: Callback<usize>,
 }
 
 /// `NULL`, or the text `show` gives, cut at 48 characters.
@@ -134,7 +136,7 @@ fn row(
 }
 
 /// The details of one call: everything the row abbreviates.
-fn details(index: usize, c: &CallView<'_>, session: &Session) -> Html {
+fn details(index: usize, c: &CallView<'_>, session: &Session, on_trace: &Callback<usize>) -> Html {
     let full = |b: Option<&[u8]>| b.map_or_else(|| "NULL".to_owned(), hex);
     let typed = |b: Option<&[u8]>, show: &dyn Fn(&[u8]) -> String| match b {
         Some(b) if show(b) != hex(b) => format!(" = {}", show(b)),
@@ -145,6 +147,10 @@ fn details(index: usize, c: &CallView<'_>, session: &Session) -> Html {
     html! {
         <div class="call-details" data-testid="call-details" aria-live="polite">
             <h4>{ format!("Call {index}{}", if c.is_stop { " (final call, NULL key and value)" } else { "" }) }</h4>
+            <button type="button" data-testid="open-trace"
+                onclick={on_trace.reform(move |_: MouseEvent| index)}>
+                { "Step through its instructions" }
+            </button>
             <dl>
                 <dt>{ "seq_num" }</dt><dd>{ c.seq_num }</dd>
                 <dt>{ "read(2)" }</dt><dd>{ format!("#{}", c.read + 1) }</dd>
@@ -253,7 +259,7 @@ pub fn timeline(props: &TimelineProps) -> Html {
                     </tbody>
                 </table>
             </div>
-            if let Some((i, c)) = selected { { details(i, &c, &session) } }
+            if let Some((i, c)) = selected { { details(i, &c, &session, &props.on_trace) } }
         </div>
     }
 }

@@ -1,5 +1,5 @@
-//! Hooks and browser glue: the engine effect (the only caller of [`crate::engine`] that
-//! runs programs), autosave and restore (localStorage, share links in the URL fragment) and
+//! Hooks and browser glue: the engine and trace effects (the only callers of
+//! [`crate::engine`] that run programs), autosave and restore (localStorage, share links in the URL fragment) and
 //! file transfer (upload, download).
 //!
 //! Everything here touches `web_sys`; the decisions stay in [`crate::state`] and
@@ -8,7 +8,9 @@
 mod files;
 mod persist;
 mod run_engine;
+mod trace;
 
 pub use files::{download, read_file};
 pub use persist::{initial_state, share_url, use_autosave};
 pub use run_engine::use_engine;
+pub use trace::use_trace;
