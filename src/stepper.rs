@@ -71,9 +71,9 @@ fn apply_writes(trace: &Trace, pos: usize, region: &RegionKind, bytes: &mut [u8]
         for m in s.mem.iter().filter(|m| m.write && &m.region == region) {
             let le = m.value.to_le_bytes();
             let start = m.offset as usize;
-            for k in 0..usize::from(m.size).min(8) {
+            for (k, byte) in le.iter().take(usize::from(m.size)).enumerate() {
                 if let Some(b) = bytes.get_mut(start + k) {
-                    *b = le[k];
+                    *b = *byte;
                 }
             }
         }
@@ -98,7 +98,7 @@ pub fn stack_at(trace: &Trace, pos: usize) -> Vec<(i64, u8, u64)> {
             }
         }
     }
-    slots.sort_by(|a, b| b.0.cmp(&a.0));
+    slots.sort_by_key(|s| std::cmp::Reverse(s.0));
     slots
 }
 
