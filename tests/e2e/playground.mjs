@@ -214,3 +214,70 @@ test('a million-element run shows progress, can be cancelled and resumed, and st
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+/** The register's value as the trace panel shows it (a decimal u64). */
+const reg = async (page, r) => BigInt(await page.locator(`[data-testid=register-r${r}]`).getAttribute('data-value'));
+const pc = async (page) => Number(await page.locator('[data-testid=trace-pc]').textContent());
+
+test('the stepper walks a call forward to its exit and back, with the registers it computed', async () => {
+  const { page, errors } = await openPage(env);
+  await page.selectOption('[data-testid=example-picker]', 'hash_dump');
+  await run(page);
+  await page.locator('[data-testid=element-row][data-call="1"]').click();
+  await page.click('[data-testid=open-trace]');
+  const view = page.locator('[data-testid=trace-view]');
+  await view.locator('[data-testid=trace-pc]').waitFor();
+  assert.equal(await page.locator('[data-testid=engine-disagreement]').count(), 0);
+  assert.equal(await pc(page), 0);
+  const forward = page.locator('[data-testid=step-forward]');
+  const seen = new Map();
+  let steps = 0;
+  while (await forward.isEnabled()) {
+    const at = await pc(page);
+    await forward.click();
+    steps += 1;
+    // After `r4 = r10; r4 += -24` (pc 19, 20) r4 points 24 bytes below the frame.
+    if (at === 20) seen.set('r4', (await reg(page, 4)) === (await reg(page, 10)) - 24n);
+    // pc 49 is `r2 += 1` on the element count: the second call makes it 2.
+    if (at === 49) seen.set('r2', await reg(page, 2));
+    assert.ok(steps < 500, 'the trace ends');
+  }
+  assert.equal(seen.get('r4'), true);
+  assert.equal(seen.get('r2'), 2n);
+  assert.equal(await reg(page, 0), 0n, 'the program returns 0');
+  assert.match(await view.textContent(), /exit/);
+  // Back to the start with the keyboard, one instruction at a time.
+  await view.focus();
+  for (let i = 0; i < steps; i += 1) await page.keyboard.press('b');
+  assert.ok(await page.locator('[data-testid=step-back]').isDisabled());
+  assert.equal(await pc(page), 0);
+  // A breakpoint at pc 49, then continue: the stepper stops there.
+  await page.keyboard.press('End');
+  await page.keyboard.press('Home');
+  for (let i = 0; i < 60 && (await pc(page)) !== 46; i += 1) await forward.click();
+  await page.locator('[data-testid=trace-steps] li, .trace-steps li').first().waitFor();
+  const bp = page.locator('.trace-steps li', { hasText: '49:' }).locator('[data-testid=bp-toggle]');
+  await bp.click();
+  await page.keyboard.press('Home');
+  await view.focus();
+  await page.keyboard.press('c');
+  assert.equal(await pc(page), 49);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('teaching mode traces a rejected program and shows the key it corrupts', async () => {
+  const { page, errors } = await openPage(env);
+  await page.selectOption('[data-testid=example-picker]', 'write_key_rejected');
+  await page.check('[data-testid=no-verify]');
+  await run(page);
+  await page.locator('[data-testid=verifier-error]').waitFor();
+  await page.click('[data-testid=trace-anyway]');
+  await page.locator('[data-testid=trace-unverified]').waitFor();
+  const key = () => page.locator('.trace-memory dd').first().textContent();
+  assert.equal((await key()).replace(/\s/g, ''), '01000000');
+  await page.click('[data-testid=trace-end]');
+  assert.equal((await key()).replace(/\s/g, ''), '09000000', 'the store reached the map\'s key');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
