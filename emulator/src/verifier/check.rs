@@ -93,6 +93,9 @@ pub(super) struct Verifier<'a> {
     next_id: u32,
     last_line: Option<usize>,
     stack_depth: Vec<i64>,
+    /// State to print on its own line before the next instruction (after a helper call,
+    /// Linux prints the call's effects as `N: R0=...` there).
+    deferred_state: Option<String>,
 }
 
 impl<'a> Verifier<'a> {
@@ -121,6 +124,7 @@ impl<'a> Verifier<'a> {
             next_id: 1,
             last_line: None,
             stack_depth: vec![0],
+            deferred_state: None,
         }
     }
 
@@ -289,11 +293,14 @@ impl<'a> Verifier<'a> {
         {
             if !first {
                 self.log.line("");
-                self.log
-                    .line(&format!("from {from} to {pc}: {}", regs_line(&state)));
+                let regs = regs_line(&state);
+                self.log.line(&format!("from {from} to {pc}: {regs}"));
+                // Linux repeats the state as the first line of the new path.
+                self.log.line(&format!("{pc}: {regs}"));
             }
             first = false;
             self.last_line = None;
+            self.deferred_state = None;
             self.explore(pc, state, path, &mut pending)?;
             self.peak_states = self
                 .peak_states
@@ -365,6 +372,9 @@ impl<'a> Verifier<'a> {
                     ),
                 ));
             }
+            if let Some(state) = self.deferred_state.take() {
+                self.log.line(&format!("{pc}: {state}"));
+            }
             self.source_line(pc);
             let before = st.clone();
             let text = self.insn_text(pc);
@@ -379,8 +389,12 @@ impl<'a> Verifier<'a> {
                 }
             };
             let mut line = text;
-            let changes = changed_regs(&before, &st);
-            if !changes.is_empty() {
+            let ins = self.insns[pc];
+            let changes = scratched_regs(&ins, &before, &st);
+            if ins.op == 0x85 {
+                // A call prints nothing on its line; its effects open the next one.
+                self.deferred_state = (!changes.is_empty()).then_some(changes);
+            } else if !changes.is_empty() {
                 pad_to_state(&mut line);
                 line.push_str("; ");
                 line.push_str(&changes);
@@ -1778,15 +1792,51 @@ fn stack_read(f: &Frame, off: i64, size: u32) -> Option<Reg> {
     }))
 }
 
-/// Registers whose state differs, as `R1=... R2=...`.
-fn changed_regs(before: &State, after: &State) -> String {
+/// The registers an instruction reads or writes, as a bit set over r0–r10 (what Linux marks
+/// "scratched" and prints after the instruction).
+fn insn_regs(ins: &Insn) -> u16 {
+    let bit = |r: u8| if r <= 10 { 1u16 << r } else { 0 };
+    let class = ins.op & 0x07;
+    let x = ins.op & 0x08 != 0;
+    match class {
+        // ALU/ALU64: dst always; src when the operand is a register (not for neg/end).
+        0x04 | 0x07 => {
+            bit(ins.dst)
+                | if x && ins.op & 0xf0 != 0x80 {
+                    bit(ins.src)
+                } else {
+                    0
+                }
+        }
+        // LDX: dst and the base.
+        0x01 => bit(ins.dst) | bit(ins.src),
+        // ST: the base; STX: the base and the source.
+        0x02 => bit(ins.dst),
+        0x03 => bit(ins.dst) | bit(ins.src),
+        // LD (lddw): dst.
+        0x00 => bit(ins.dst),
+        // Jumps: a call writes r0 (printed on the next line); exit and ja show nothing.
+        0x05 | 0x06 => match ins.op & 0xf0 {
+            0x80 => bit(0),
+            0x00 | 0x90 => 0,
+            _ => bit(ins.dst) | if x { bit(ins.src) } else { 0 },
+        },
+        _ => 0,
+    }
+}
+
+/// What Linux prints after an instruction: the registers it read or wrote and those whose
+/// state changed (a call's r0), `R1=... R2=...`, then the stack slots it wrote.
+fn scratched_regs(ins: &Insn, before: &State, after: &State) -> String {
     if before.frames.len() != after.frames.len() {
         return String::new();
     }
+    let used = insn_regs(ins);
     let (b, a) = (before.cur(), after.cur());
     let mut out = Vec::new();
     for i in 0..11 {
-        if a.regs[i] != b.regs[i] && !matches!(a.regs[i], Reg::NotInit) {
+        let touched = used & (1 << i) != 0 || a.regs[i] != b.regs[i];
+        if touched && !matches!(a.regs[i], Reg::NotInit) {
             out.push(format!("R{i}={}", a.regs[i]));
         }
     }
