@@ -93,6 +93,8 @@ pub(super) struct Verifier<'a> {
     next_id: u32,
     last_line: Option<usize>,
     stack_depth: Vec<i64>,
+    /// The register types of the first state that reached each instruction.
+    pub(super) insn_regs: Vec<Option<[Option<String>; 11]>>,
 }
 
 impl<'a> Verifier<'a> {
@@ -121,6 +123,7 @@ impl<'a> Verifier<'a> {
             next_id: 1,
             last_line: None,
             stack_depth: vec![0],
+            insn_regs: vec![None; env.insns.len() / 8],
         }
     }
 
@@ -366,6 +369,12 @@ impl<'a> Verifier<'a> {
                 ));
             }
             self.source_line(pc);
+            if let Some(slot @ None) = self.insn_regs.get_mut(pc) {
+                let regs = &st.cur().regs;
+                *slot = Some(std::array::from_fn(|i| {
+                    (!matches!(regs[i], Reg::NotInit)).then(|| regs[i].to_string())
+                }));
+            }
             let before = st.clone();
             let text = self.insn_text(pc);
             let flow = match self.step(pc, &mut st) {
