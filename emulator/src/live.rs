@@ -18,8 +18,9 @@
 //!
 //! Not here: timing and scheduling (the caller picks a chunk size that keeps its frame
 //! budget), stepping inside one program invocation (instruction by instruction), and
-//! recording sessions other than the first. The instruction count of a call is not
-//! recorded: the rbpf interpreter does not report it.
+//! recording sessions other than the first (see `trace` for one call instruction by
+//! instruction). The instruction count of a call is not recorded: the rbpf interpreter does
+//! not report it.
 
 use std::mem::size_of;
 
@@ -482,6 +483,14 @@ impl LiveRun {
     /// [`Report::globals`] lists them (empty when the load failed).
     pub fn globals(&self) -> Vec<GlobalSnapshot> {
         self.loaded.globals()
+    }
+
+    /// The engine that runs the program's calls: rbpf, or the tracing interpreter for a
+    /// program rbpf cannot execute ([`Report::engine`]).
+    pub fn engine(&self) -> crate::trace::EngineKind {
+        self.loaded
+            .machine()
+            .map_or(crate::trace::EngineKind::Rbpf, Machine::engine)
     }
 
     /// The maps and trace pipe as they are now (None when the load failed).

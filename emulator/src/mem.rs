@@ -95,6 +95,34 @@ impl Region {
     pub fn get_mut(&mut self, off: usize, size: usize) -> Option<&mut [u8]> {
         self.bytes_mut().get_mut(off..off.checked_add(size)?)
     }
+
+    /// Whether an access at `addr` is what rbpf's allowed-memory check accepts for this
+    /// region: its *start* lies in the logical bytes (the end may run into the padding).
+    pub fn starts_in(&self, addr: u64) -> bool {
+        addr >= self.addr() && addr - self.addr() < self.len as u64
+    }
+
+    /// `size` bytes at offset `off`, where `off` lies in the logical bytes and the end may
+    /// run into the padding (what rbpf lets a program read); `None` beyond the padding.
+    pub fn get_padded(&self, off: usize, size: usize) -> Option<&[u8]> {
+        let end = off.checked_add(size)?;
+        if off >= self.len || end > self.len + REGION_PAD {
+            return None;
+        }
+        // SAFETY: off..end lies inside the len + REGION_PAD initialised bytes of the
+        // allocation, which lives as long as self; see `bytes` for the aliasing argument.
+        Some(unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(off), size) })
+    }
+
+    /// Writable form of [`Region::get_padded`].
+    pub fn get_padded_mut(&mut self, off: usize, size: usize) -> Option<&mut [u8]> {
+        let end = off.checked_add(size)?;
+        if off >= self.len || end > self.len + REGION_PAD {
+            return None;
+        }
+        // SAFETY: as in `get_padded`; `&mut self` makes this the only Rust borrow.
+        Some(unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr().add(off), size) })
+    }
 }
 
 impl Drop for Region {
@@ -174,6 +202,16 @@ impl HostWindow {
         // SAFETY: as in `get`; `&mut self` keeps this the only borrow made through the window.
         Some(unsafe { std::slice::from_raw_parts_mut(addr as *mut u8, size) })
     }
+}
+
+/// A window onto a region the emulator owns, for the tracing interpreter's stack: helpers
+/// reach it exactly as they reach rbpf's stack.
+pub(crate) fn region_window(r: &mut Region) -> HostWindow {
+    // SAFETY: the region's logical bytes are allocated and initialised for as long as the
+    // region lives; the tracer installs the window only for one execution, during which it
+    // takes `&mut` of the region (so no other Rust borrow exists) and touches the bytes
+    // only between helper calls, and it clears the window before the borrow ends.
+    unsafe { HostWindow::new(r.addr(), r.len()) }
 }
 
 /// Bytes of rbpf 0.4.1's interpreter stack (`ebpf::STACK_SIZE`).

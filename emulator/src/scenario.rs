@@ -329,6 +329,9 @@ pub struct Report {
     /// The object's own `.maps` maps after all reads, by name, for those with at most
     /// [`RunOptions::dump_map_max`] entries.
     pub object_maps: Vec<(String, MapDump)>,
+    /// The engine that ran the program: rbpf, or the tracing interpreter for a program rbpf
+    /// cannot execute (atomics, cpu v4).
+    pub engine: crate::trace::EngineKind,
 }
 
 /// A map's entries in GET_NEXT_KEY order: key bytes and value(s).
@@ -575,6 +578,18 @@ pub fn prepare(
     object_name: &str,
     opts: &RunOptions,
 ) -> Result<Prepared, Error> {
+    prepare_with(sc, object, object_name, opts, false)
+}
+
+/// [`prepare`]; with `no_verify` (teaching mode) a program the verifier rejects still gets
+/// a machine, set to run on the tracing interpreter, with no attach verdict.
+pub(crate) fn prepare_with(
+    sc: &Scenario,
+    object: &[u8],
+    object_name: &str,
+    opts: &RunOptions,
+    no_verify: bool,
+) -> Result<Prepared, Error> {
     let obj = elf::parse(object, object_name)?;
     let prog_idx = obj
         .programs
@@ -699,6 +714,25 @@ pub fn prepare(
     };
     let verified = match verifier::verify(&env) {
         Ok(v) => v,
+        Err(rejected) if no_verify => {
+            let code = Code::prepare(&prog.insns, &patches)?;
+            let mut machine = Machine::new(code, world);
+            machine.set_engine(crate::trace::EngineKind::Tracer);
+            machine.record = opts.record_calls;
+            let globals = obj
+                .globals
+                .iter()
+                .map(|g| (g.section.clone(), g.map_name.clone()))
+                .collect();
+            return Ok(Prepared {
+                machine: Some(machine),
+                verdict: Verdict::Rejected(rejected),
+                attach: None,
+                failures,
+                iter_map_dump: Vec::new(),
+                globals,
+            });
+        }
         Err(rejected) => {
             return Ok(Prepared {
                 machine: None,
@@ -907,8 +941,13 @@ impl Loaded {
         } else if self.dump_map_after {
             map_after = Some(self.iter_map_dump);
         }
+        let engine = self
+            .machine
+            .as_ref()
+            .map_or(crate::trace::EngineKind::Rbpf, Machine::engine);
         let s = self.summary;
         Report {
+            engine,
             load: s.load.into(),
             verifier_error: s.verifier_error,
             load_error: s.load_error,
@@ -1106,6 +1145,7 @@ impl Report {
             }
         }
         o.insert("ncpus".into(), json!(self.ncpus));
+        o.insert("engine".into(), json!(self.engine.as_str()));
         let mut m = json!({
             "type": self.map.kind, "key_size": self.map.key_size,
             "value_size": self.map.value_size, "max_entries": self.map.max_entries,

@@ -8,9 +8,16 @@
 //! as allowed memory; [`Vm::run`] moves the [`World`] into the thread-local runtime the
 //! helpers (plain `fn` pointers) reach it through, executes, and takes it back.
 //!
+//! Instructions rbpf cannot execute — atomics, cpu-v4 instructions, backward bpf-to-bpf
+//! calls, and the few it executes differently from Linux (unsigned 64-bit compares with a
+//! negative immediate, which rbpf zero-extends; 32-bit modulo by a zero register, after
+//! which rbpf keeps the upper half) — do not make [`Code::prepare`] fail: they mark the
+//! program [`Code::needs_tracer`], and the iterator driver runs it on the tracing
+//! interpreter (`trace::interp`) instead.
+//!
 //! Not here: verification (rbpf's own structural check only; the kernel-faithful verifier is
-//! separate), atomics and cpu-v4 instructions (refused with the instruction named),
-//! instruction budgets (rbpf has none: the CLI runs with a wall-clock timeout).
+//! separate), instruction budgets (rbpf has none: the CLI runs with a wall-clock timeout;
+//! the tracing interpreter has one).
 
 use std::cell::RefCell;
 use std::ops::Range;
@@ -75,6 +82,15 @@ pub enum RunError {
         /// Access size in bytes.
         size: u64,
     },
+    /// The tracing interpreter's instruction budget ran out (a loop that does not end, which
+    /// the verifier would have refused).
+    #[error("instruction budget of {limit} exhausted at instruction {insn}")]
+    Budget {
+        /// The budget.
+        limit: u64,
+        /// Instruction index in the program where the run stopped.
+        insn: usize,
+    },
     /// rbpf stopped the program (a call too deep, ...).
     #[error("engine error: {message}")]
     Engine {
@@ -87,6 +103,9 @@ pub enum RunError {
 #[derive(Debug, Clone)]
 pub struct Code {
     bytes: Vec<u8>,
+    needs_tracer: bool,
+    /// rbpf's per-function stack usage table, keyed by instruction (prologue included).
+    func_usage: Vec<(usize, u16)>,
 }
 
 /// One `lddw` to patch with a guest address (instruction index of its first slot).
@@ -134,7 +153,7 @@ impl Code {
             prog[p.insn * 8 + 4..p.insn * 8 + 8].copy_from_slice(&lo);
             prog[(p.insn + 1) * 8 + 4..(p.insn + 1) * 8 + 8].copy_from_slice(&hi);
         }
-        check_insns(&prog)?;
+        let needs_tracer = check_insns(&prog)?;
         let mut bytes = Vec::with_capacity(prog.len() + PROLOGUE_INSNS * 8);
         bytes.extend_from_slice(&[0xbf, 0xa2, 0, 0, 0, 0, 0, 0]); // r2 = r10
         let calls_helpers = prog
@@ -148,11 +167,42 @@ impl Code {
             bytes.extend_from_slice(&[0x05, 0, 0, 0, 0, 0, 0, 0]); // goto pc+0
         }
         bytes.extend_from_slice(&prog);
-        Ok(Code { bytes })
+        let func_usage = rbpf_stack_table(&bytes);
+        Ok(Code {
+            bytes,
+            needs_tracer,
+            func_usage,
+        })
+    }
+
+    /// Whether the program has instructions rbpf cannot execute (or executes unlike Linux),
+    /// so that it runs on the tracing interpreter.
+    pub fn needs_tracer(&self) -> bool {
+        self.needs_tracer
+    }
+
+    /// The instructions as rbpf runs them: the prologue, then the relocated program.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// rbpf's stack usage of the function starting at `pc` (prologue numbering), if rbpf
+    /// records one there.
+    pub fn stack_usage_at(&self, pc: usize) -> Option<u16> {
+        self.func_usage
+            .binary_search_by_key(&pc, |e| e.0)
+            .ok()
+            .map(|i| self.func_usage[i].1)
     }
 
     /// Builds a VM for this code that may touch `regions` (besides the context and stack).
     pub fn vm(&self, regions: &[Range<u64>]) -> Result<Vm<'_>, RunError> {
+        if self.needs_tracer {
+            return Err(RunError::Unsupported {
+                insn: 0,
+                what: "a program that needs the tracing interpreter".into(),
+            });
+        }
         let mut vm = rbpf::EbpfVmRaw::new(Some(&self.bytes)).map_err(engine_error)?;
         vm.set_stack_usage_calculator(stack_usage, Box::new(()))
             .map_err(engine_error)?;
@@ -234,6 +284,29 @@ fn engine_error(e: rbpf::lib::Error) -> RunError {
     RunError::Engine { message }
 }
 
+/// rbpf's `StackVerifier::stack_validate`: a usage entry at 0 and at `i + 1 + imm` of every
+/// `call` opcode — helper calls included, a quirk the tracer mirrors so that frame pointers
+/// of bpf-to-bpf calls agree.
+fn rbpf_stack_table(bytes: &[u8]) -> Vec<(usize, u16)> {
+    let n = bytes.len() / 8;
+    let mut out = vec![(0, stack_usage(bytes, 0, &mut ()))];
+    for i in 0..n {
+        let b = insn_at(bytes, i);
+        if b[0] == 0x85 {
+            let imm = i32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+            let t = (i as isize + 1 + imm as isize) as usize;
+            if t < n {
+                out.push((t, stack_usage(bytes, t, &mut ())));
+            }
+        }
+    }
+    out.sort_unstable_by_key(|e| e.0);
+    // A later entry for the same pc replaces an earlier one in rbpf's HashMap; the values
+    // are equal anyway (same pc, same calculator).
+    out.dedup_by_key(|e| e.0);
+    out
+}
+
 /// Stack bytes function `pc` uses: the deepest `r10`-relative access or address taken.
 fn stack_usage(prog: &[u8], pc: usize, _data: &mut dyn std::any::Any) -> u16 {
     let n = prog.len() / 8;
@@ -278,9 +351,11 @@ fn stack_usage(prog: &[u8], pc: usize, _data: &mut dyn std::any::Any) -> u16 {
     ((depth.clamp(0, 512) + 7) & !7) as u16
 }
 
-/// Checks that rbpf can execute every instruction and that every call is emulated.
-fn check_insns(prog: &[u8]) -> Result<(), RunError> {
+/// Checks every instruction and every call; returns whether the program needs the tracing
+/// interpreter (an instruction rbpf cannot execute, or executes unlike Linux).
+fn check_insns(prog: &[u8]) -> Result<bool, RunError> {
     let n = prog.len() / 8;
+    let mut tracer = false;
     let mut i = 0;
     while i < n {
         let b = insn_at(prog, i);
@@ -288,74 +363,94 @@ fn check_insns(prog: &[u8]) -> Result<(), RunError> {
         let off = i16::from_le_bytes([b[2], b[3]]);
         let imm = i32::from_le_bytes([b[4], b[5], b[6], b[7]]);
         let class = op & 0x07;
-        let unsupported = |what: &str| {
-            Err(RunError::Unsupported {
-                insn: i,
-                what: what.to_string(),
-            })
+        let invalid = |what: String| Err(RunError::Invalid { insn: i, what });
+        let jump_target = |delta: i64| -> Result<(), RunError> {
+            let t = i as i64 + 1 + delta;
+            if t < 0 || t >= n as i64 {
+                return Err(RunError::Invalid {
+                    insn: i,
+                    what: format!("jump out of range from insn {i} to {t}"),
+                });
+            }
+            Ok(())
         };
         match class {
             // ld: only lddw
             0x00 => {
                 if op != 0x18 {
-                    return unsupported("legacy packet load");
+                    return Err(RunError::Unsupported {
+                        insn: i,
+                        what: "legacy packet load".into(),
+                    });
                 }
                 if i + 1 >= n {
-                    return Err(RunError::Invalid {
-                        insn: i,
-                        what: "lddw is missing its second slot".into(),
-                    });
+                    return invalid("lddw is missing its second slot".into());
                 }
                 i += 2;
                 continue;
             }
             0x01..=0x03 => {
                 let mode = op & 0xe0;
-                if mode == 0x80 {
-                    return unsupported("sign-extending load (cpu v4)");
-                }
-                if mode == 0xc0 {
-                    return unsupported("atomic operation");
-                }
-                if mode != 0x60 {
-                    return Err(RunError::Invalid {
-                        insn: i,
-                        what: format!("unknown memory mode in opcode {op:#04x}"),
-                    });
+                let size = op & 0x18;
+                match (mode, class) {
+                    (0x60, _) => {}
+                    // ldsx (cpu v4): 1, 2 or 4 bytes
+                    (0x80, 0x01) if size != 0x18 => tracer = true,
+                    // atomics: 4 or 8 bytes, a known operation
+                    (0xc0, 0x03) if size == 0x00 || size == 0x18 => {
+                        if !matches!(
+                            imm,
+                            0x00 | 0x01 | 0x40 | 0x41 | 0x50 | 0x51 | 0xa0 | 0xa1 | 0xe1 | 0xf1
+                        ) {
+                            return invalid(format!("unknown atomic operation {imm:#x}"));
+                        }
+                        tracer = true;
+                    }
+                    _ => return invalid(format!("unknown memory mode in opcode {op:#04x}")),
                 }
             }
             0x04 | 0x07 => {
                 let code = op & 0xf0;
-                if (code == 0x30 || code == 0x90) && off != 0 {
-                    return unsupported("signed division or modulo (cpu v4)");
-                }
-                if code == 0xb0 && off != 0 {
-                    return unsupported("sign-extending move (cpu v4)");
-                }
-                if code == 0xd0 {
-                    if class == 0x07 {
-                        return unsupported("unconditional byte swap (cpu v4)");
+                let x = op & 0x08 != 0;
+                match code {
+                    // sdiv/smod (cpu v4)
+                    0x30 | 0x90 if off == 1 => tracer = true,
+                    0x30 | 0x90 if off != 0 => {
+                        return invalid(format!("division with offset {off}"));
                     }
-                    if !matches!(imm, 16 | 32 | 64) {
-                        return Err(RunError::Invalid {
-                            insn: i,
-                            what: format!("byte swap width {imm}"),
-                        });
+                    // rbpf keeps the upper half of dst after `w %= w` by zero; Linux clears it
+                    0x90 if x && class == 0x04 => tracer = true,
+                    // movsx (cpu v4)
+                    0xb0 if off != 0 => {
+                        let ok = x && (matches!(off, 8 | 16) || (off == 32 && class == 0x07));
+                        if !ok {
+                            return invalid(format!("sign-extending move with offset {off}"));
+                        }
+                        tracer = true;
                     }
-                }
-                if code == 0xe0 || code == 0xf0 {
-                    return Err(RunError::Invalid {
-                        insn: i,
-                        what: format!("unknown ALU opcode {op:#04x}"),
-                    });
+                    0xd0 => {
+                        if !matches!(imm, 16 | 32 | 64) {
+                            return invalid(format!("byte swap width {imm}"));
+                        }
+                        // bswap (cpu v4): BPF_ALU64 | BPF_END
+                        if class == 0x07 {
+                            tracer = true;
+                        }
+                    }
+                    0xe0 | 0xf0 => return invalid(format!("unknown ALU opcode {op:#04x}")),
+                    _ => {}
                 }
             }
             0x05 | 0x06 => {
                 let code = op & 0xf0;
                 if class == 0x06 && code == 0x00 {
-                    return unsupported("32-bit-offset goto (cpu v4)");
-                }
-                if code == 0x80 {
+                    // gotol (cpu v4): the offset is the immediate
+                    jump_target(i64::from(imm))?;
+                    tracer = true;
+                } else if code == 0x80 {
+                    if class == 0x06 {
+                        return invalid(format!("unknown jump opcode {op:#04x}"));
+                    }
                     match src {
                         0 => {
                             let id = imm as u32;
@@ -370,37 +465,41 @@ fn check_insns(prog: &[u8]) -> Result<(), RunError> {
                         1 => {
                             let t = i as i64 + 1 + i64::from(imm);
                             if t < 0 || t >= n as i64 {
-                                return Err(RunError::Invalid {
-                                    insn: i,
-                                    what: format!("call to {t} is outside the program"),
-                                });
+                                return invalid(format!("call to {t} is outside the program"));
                             }
+                            // rbpf adds a negative offset as a huge usize
                             if imm < 0 {
-                                return unsupported("backward bpf-to-bpf call");
+                                tracer = true;
                             }
                         }
-                        _ => return unsupported("kfunc call"),
+                        _ => {
+                            return Err(RunError::Unsupported {
+                                insn: i,
+                                what: "kfunc call".into(),
+                            })
+                        }
                     }
-                } else if code != 0x90 && code <= 0xd0 {
-                    let t = i as i64 + 1 + i64::from(off);
-                    if t < 0 || t >= n as i64 {
-                        return Err(RunError::Invalid {
-                            insn: i,
-                            what: format!("jump out of range from insn {i} to {t}"),
-                        });
+                } else if code == 0x90 {
+                    if class == 0x06 {
+                        return invalid(format!("unknown jump opcode {op:#04x}"));
                     }
-                } else if code > 0xd0 {
-                    return Err(RunError::Invalid {
-                        insn: i,
-                        what: format!("unknown jump opcode {op:#04x}"),
-                    });
+                } else if code <= 0xd0 {
+                    jump_target(i64::from(off))?;
+                    // rbpf zero-extends the immediate of unsigned 64-bit compares; Linux
+                    // sign-extends it
+                    let unsigned = matches!(code, 0x10 | 0x20 | 0x30 | 0x50 | 0xa0 | 0xb0);
+                    if class == 0x05 && op & 0x08 == 0 && unsigned && imm < 0 {
+                        tracer = true;
+                    }
+                } else {
+                    return invalid(format!("unknown jump opcode {op:#04x}"));
                 }
             }
             _ => {}
         }
         i += 1;
     }
-    Ok(())
+    Ok(tracer)
 }
 
 thread_local! {
@@ -419,6 +518,7 @@ fn probe(_: u64, r10: u64, _: u64, _: u64, _: u64) -> u64 {
     RUNTIME.with(|rt| {
         if let Some(w) = rt.borrow_mut().as_mut() {
             w.stack = Some(crate::mem::rbpf_stack_window(r10));
+            w.stack_base = Some(r10.wrapping_sub(crate::mem::RBPF_STACK_SIZE as u64));
         }
     });
     0
@@ -503,21 +603,28 @@ mod tests {
     }
 
     #[test]
-    fn refuses_atomics_and_v4_naming_the_instruction() {
-        let mut p = Vec::new();
-        p.extend(insn(0xb7, 0, 0, 0, 0));
-        p.extend(insn(0xdb, 10, 1, -8, 0)); // lock *(u64 *)(r10 - 8) += r1
-        p.extend(insn(0x95, 0, 0, 0, 0));
+    fn atomics_and_v4_need_the_tracer() {
+        let prep = |body: &[[u8; 8]]| {
+            let mut p: Vec<u8> = body.concat();
+            p.extend(insn(0x95, 0, 0, 0, 0));
+            Code::prepare(&p, &[])
+        };
+        // lock *(u64 *)(r10 - 8) += r1
+        assert!(prep(&[insn(0xdb, 10, 1, -8, 0)]).unwrap().needs_tracer());
+        // r0 = (s8)r1
+        assert!(prep(&[insn(0xbf, 0, 1, 8, 0)]).unwrap().needs_tracer());
+        // if r1 == -1 goto +0: rbpf would zero-extend the immediate
+        assert!(prep(&[insn(0x15, 1, 0, 0, -1)]).unwrap().needs_tracer());
+        // plain code stays on rbpf
+        assert!(!prep(&[insn(0xb7, 0, 0, 0, 1)]).unwrap().needs_tracer());
+        // an unknown atomic operation is invalid
         assert!(matches!(
-            Code::prepare(&p, &[]),
-            Err(RunError::Unsupported { insn: 1, .. })
+            prep(&[insn(0xdb, 10, 1, -8, 0x30)]),
+            Err(RunError::Invalid { insn: 0, .. })
         ));
-        let mut q = Vec::new();
-        q.extend(insn(0xbf, 0, 1, 8, 0)); // r0 = (s8)r1
-        q.extend(insn(0x95, 0, 0, 0, 0));
         assert!(matches!(
-            Code::prepare(&q, &[]),
-            Err(RunError::Unsupported { insn: 0, .. })
+            prep(&[insn(0xbf, 0, 1, 7, 0)]),
+            Err(RunError::Invalid { insn: 0, .. })
         ));
     }
 

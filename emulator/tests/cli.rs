@@ -350,3 +350,64 @@ fn export_bpftool_map_commands_fill_the_kernel_map_as_the_emulator_does() {
         );
     }
 }
+
+#[test]
+fn trace_json_has_one_step_per_instruction() {
+    let o = iterscope(&[
+        "trace",
+        "examples/hash_dump.json",
+        "--element",
+        "1",
+        "--json",
+    ]);
+    no_panic(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["call"], 1);
+    assert_eq!(v["engine"], "rbpf");
+    assert_eq!(v["disagreement"], serde_json::Value::Null);
+    let steps = v["steps"].as_array().unwrap();
+    assert_eq!(steps.len() as u64, v["insns_executed"].as_u64().unwrap());
+    for s in steps {
+        assert!(s["pc"].is_u64() && s["insn"].is_string(), "{s}");
+        assert_eq!(s["regs"].as_array().unwrap().len(), 11);
+        for m in s["mem"].as_array().unwrap() {
+            for k in ["write", "region", "addr", "offset", "size", "value"] {
+                assert!(m.get(k).is_some(), "{m}");
+            }
+        }
+    }
+    let helper = steps
+        .iter()
+        .find(|s| !s["helper"].is_null())
+        .expect("a helper step");
+    assert_eq!(helper["helper"]["name"], "bpf_seq_printf");
+    assert_eq!(helper["helper"]["args"].as_array().unwrap().len(), 5);
+    assert!(steps
+        .iter()
+        .flat_map(|s| s["mem"].as_array().unwrap())
+        .any(|m| m["region"]["kind"] == "key"));
+
+    let o = iterscope(&["trace", "examples/hash_dump.json", "--element", "99"]);
+    no_panic(&o);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
+
+    let o = iterscope(&[
+        "trace",
+        "examples/write_key_rejected.json",
+        "--element",
+        "0",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--no-verify"), "{}", stderr(&o));
+    let o = iterscope(&[
+        "trace",
+        "examples/write_key_rejected.json",
+        "--element",
+        "0",
+        "--no-verify",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("UNVERIFIED"));
+}

@@ -307,3 +307,21 @@ fn objects_load_from_unaligned_bytes() {
     let parsed = iterscope_emulator::elf::parse(&shifted[1..], "hash_dump").unwrap();
     assert_eq!(parsed.programs.len(), 1);
 }
+
+/// `__sync_fetch_and_add` on a .bss counter. Expected text derived from Linux's semantics
+/// (the kernel here refuses iterator loads under lockdown, EPERM, so it cannot be recorded):
+/// an array map's iterator visits every index 0..max_entries in order, absent slots reading
+/// as zero; the fetching add returns the counter's old value, so the elements are numbered
+/// 0, 1, 2, 3; the plain atomic add sums 10 + 20 + 0 + 5; the NULL call prints both.
+#[test]
+fn atomic_count_numbers_elements_with_fetch_and_add() {
+    assert_eq!(
+        run("atomic_count"),
+        "#0 key 0 value 10\n#1 key 1 value 20\n#2 key 2 value 0\n#3 key 3 value 5\n\
+         4 elements, total 35\n"
+    );
+    assert_eq!(
+        report("atomic_count").engine,
+        iterscope_emulator::trace::EngineKind::Tracer
+    );
+}

@@ -3,6 +3,7 @@
 //! ```text
 //! iterscope run SCENARIO.json [--object PROG.o] [--cpus N] [--json] [--decode] [--timeout S] [--hash-seed N]
 //! iterscope run PROG.o --map MAP.json [--cpus N] [--json] [--decode] [--timeout S]
+//! iterscope trace SCENARIO.json --element N [--json] [--no-verify] [--object PROG.o] [--cpus N] [--hash-seed N] [--max-steps N] [--max-insns N]
 //! iterscope disasm PROG.o [--asm]
 //! iterscope asm PROG.s [-o PROG.o]
 //! iterscope bench [--elements N] [--printf] | --verify
@@ -16,6 +17,11 @@
 //! (or message) and exits 1. `--decode` prints the map after the run (small maps always)
 //! and the global variables decoded by their BTF types; `--json` adds a `globals` object
 //! (and `map_after_decoded` when the scenario names `key_type` / `value_type`).
+//! `trace` steps through call N (0-based, counting every program invocation of the first
+//! read session: re-runs and the final NULL call included) on the tracing interpreter,
+//! cross-checked against rbpf; `--json` prints `steps` (one per executed instruction: `pc`,
+//! `insn`, `regs`, `regs_before`, `mem`, `helper`, `line`) and the call's summary.
+//! `--no-verify` runs a program the verifier rejects (teaching mode: Linux never does).
 //! `export-bpftool` prints a sh script of `bpftool` commands that reproduces the scenario on
 //! a real kernel (map, entries, ops, `iter pin`, reads).
 
@@ -25,10 +31,12 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use iterscope_emulator::scenario::{self, MapScenario, RunOptions, Scenario};
+use iterscope_emulator::trace;
 
 const USAGE: &str = "usage:
   iterscope run SCENARIO.json [--object PROG.o] [--cpus N] [--json] [--decode] [--timeout S] [--hash-seed N]
   iterscope run PROG.o --map MAP.json [--cpus N] [--json] [--decode] [--timeout S]
+  iterscope trace SCENARIO.json --element N [--json] [--no-verify] [--object PROG.o] [--cpus N] [--hash-seed N] [--max-steps N] [--max-insns N]
   iterscope disasm PROG.o [--asm]
   iterscope asm PROG.s [-o PROG.o]
   iterscope bench [--elements N] [--printf] | --verify
@@ -49,6 +57,10 @@ struct Args {
     output: Option<String>,
     asm: bool,
     verify: bool,
+    element: Option<u64>,
+    no_verify: bool,
+    max_steps: Option<usize>,
+    max_insns: Option<u64>,
 }
 
 fn parse_args(argv: &[String]) -> Result<Args, String> {
@@ -67,6 +79,10 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
         verify: false,
         output: None,
         asm: false,
+        element: None,
+        no_verify: false,
+        max_steps: None,
+        max_insns: None,
     };
     let mut it = argv.iter();
     a.cmd = it.next().cloned().ok_or("missing command")?;
@@ -101,6 +117,28 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
                     .parse()
                     .map_err(|_| "--elements takes a number")?;
             }
+            "--element" => {
+                a.element = Some(
+                    val("--element")?
+                        .parse()
+                        .map_err(|_| "--element takes a call number (0-based)")?,
+                );
+            }
+            "--max-steps" => {
+                a.max_steps = Some(
+                    val("--max-steps")?
+                        .parse()
+                        .map_err(|_| "--max-steps takes a number")?,
+                );
+            }
+            "--max-insns" => {
+                a.max_insns = Some(
+                    val("--max-insns")?
+                        .parse()
+                        .map_err(|_| "--max-insns takes a number")?,
+                );
+            }
+            "--no-verify" => a.no_verify = true,
             "-o" | "--output" => a.output = Some(val("-o")?),
             "--asm" => a.asm = true,
             "--json" => a.json = true,
@@ -352,6 +390,153 @@ fn cmd_run(a: &Args) -> ExitCode {
     }
 }
 
+/// `iterscope trace SCENARIO.json --element N`: one call, instruction by instruction.
+fn cmd_trace(a: &Args) -> ExitCode {
+    let Some(call) = a.element else {
+        return fail(
+            a.json,
+            "trace needs --element N (the 0-based call of the first session)",
+        );
+    };
+    let (sc, bytes, name) = match load_scenario(a) {
+        Ok(x) => x,
+        Err(e) => return fail(a.json, &e),
+    };
+    let opts = RunOptions {
+        ncpus: a.cpus,
+        hash_seed: a.hash_seed,
+        ..RunOptions::default()
+    };
+    let defaults = trace::TraceLimits::default();
+    let limits = trace::TraceLimits {
+        max_insns: a.max_insns.unwrap_or(defaults.max_insns),
+        max_steps: a.max_steps.unwrap_or(defaults.max_steps),
+    };
+    let (tx, rx) = mpsc::channel();
+    let no_verify = a.no_verify;
+    // The calls before the traced one run on rbpf, which cannot be interrupted.
+    std::thread::spawn(move || {
+        let r = trace::trace_call(&sc, &bytes, &name, &opts, call, &limits, no_verify)
+            .map_err(|e| e.to_string());
+        let _ = tx.send(r);
+    });
+    let t = match rx.recv_timeout(Duration::from_secs_f64(a.timeout)) {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => return fail(a.json, &e),
+        Err(_) => {
+            return fail(
+                a.json,
+                &format!("timeout: the trace did not finish within {} s", a.timeout),
+            )
+        }
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&t).unwrap_or_default());
+    } else {
+        print_trace(&t);
+    }
+    if t.disagreement.is_some() {
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+fn print_trace(t: &trace::Trace) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if t.unverified {
+        let _ = writeln!(
+            out,
+            "UNVERIFIED (teaching mode): Linux never runs this program; the verifier says: {}",
+            t.verifier_error.as_deref().unwrap_or("?")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "call {} (seq_num {}{}) on {}{}",
+        t.call,
+        t.seq_num,
+        if t.is_stop { ", the NULL call" } else { "" },
+        t.engine,
+        if t.engine == trace::EngineKind::Rbpf {
+            " (cross-checked with the tracer)"
+        } else {
+            ""
+        }
+    );
+    let mut last_line: Option<&str> = None;
+    for s in &t.steps {
+        if s.line.as_deref() != last_line {
+            if let Some(l) = &s.line {
+                let _ = writeln!(out, "; {l}");
+            }
+            last_line = s.line.as_deref();
+        }
+        let _ = write!(out, "{:5}: {:<40}", s.pc, s.insn);
+        let changed: Vec<String> = (0..11)
+            .filter(|&r| s.regs[r] != s.regs_before[r])
+            .map(|r| format!("r{r}={:#x}", s.regs[r]))
+            .collect();
+        let _ = write!(out, " {}", changed.join(" "));
+        if let Some(types) = t.verifier_regs.get(s.pc) {
+            let known: Vec<String> = types
+                .iter()
+                .enumerate()
+                .filter_map(|(i, ty)| ty.as_ref().map(|ty| format!("R{i}={ty}")))
+                .collect();
+            if !known.is_empty() {
+                let _ = write!(out, "  [{}]", known.join(" "));
+            }
+        }
+        let _ = writeln!(out);
+        for m in &s.mem {
+            let _ = writeln!(
+                out,
+                "         {} {:?}+{} size {} = {:#x}",
+                if m.write { "store" } else { "load " },
+                m.region,
+                m.offset,
+                m.size,
+                m.value
+            );
+        }
+        if let Some(h) = &s.helper {
+            let _ = writeln!(
+                out,
+                "         {}#{}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {:#x}",
+                h.name, h.id, h.args[0], h.args[1], h.args[2], h.args[3], h.args[4], h.ret
+            );
+        }
+    }
+    if t.truncated {
+        let _ = writeln!(
+            out,
+            "... truncated: {} of {} instructions shown",
+            t.steps.len(),
+            t.insns_executed
+        );
+    }
+    if let Some(e) = &t.error {
+        let _ = writeln!(out, "stopped: {e}");
+    }
+    let _ = writeln!(
+        out,
+        "r0 = {} after {} instructions; output {:?}",
+        t.ret,
+        t.insns_executed,
+        String::from_utf8_lossy(&t.output)
+    );
+    match &t.disagreement {
+        None if t.engine == trace::EngineKind::Rbpf => {
+            let _ = writeln!(out, "rbpf and the tracer agree");
+        }
+        None => {}
+        Some(d) => {
+            let _ = writeln!(out, "ENGINE DISAGREEMENT (a bug): {d}");
+        }
+    }
+}
+
 fn fail(json: bool, msg: &str) -> ExitCode {
     if json {
         println!("{}", serde_json::json!({ "error": msg }));
@@ -583,6 +768,7 @@ fn main() -> ExitCode {
     };
     match a.cmd.as_str() {
         "run" => cmd_run(&a),
+        "trace" => cmd_trace(&a),
         "bench" => cmd_bench(&a),
         "disasm" => cmd_disasm(&a),
         "asm" => cmd_asm(&a),

@@ -109,6 +109,9 @@ pub struct World {
     pub ktime_ns: u64,
     /// The running program's stack (set by the stack probe at entry).
     pub stack: Option<HostWindow>,
+    /// Address of the bottom of the last execution's 512-byte stack (kept after it returns,
+    /// so a cross-check can tell stack pointers among r0 and helper arguments).
+    pub stack_base: Option<u64>,
     /// `bpf_trace_printk` output (the kernel's trace_pipe).
     pub trace_pipe: Vec<u8>,
     /// Helper calls of the current execution, when recording.
@@ -132,6 +135,7 @@ impl World {
             prandom: prandom_seed | 1,
             ktime_ns: 1_000_000_000,
             stack: None,
+            stack_base: None,
             trace_pipe: Vec::new(),
             calls: None,
             fault: None,

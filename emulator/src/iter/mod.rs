@@ -12,6 +12,11 @@
 //! the read). Each read is bounded (32 KiB of output, at most `MAX_ITER_OBJECTS` elements), so
 //! a caller that wants progress and cancellation drives reads one at a time.
 //!
+//! Each call runs on rbpf, or on the tracing interpreter ([`crate::trace::interp`], with an
+//! instruction budget of [`TRACER_CALL_BUDGET`]) when the program needs it
+//! ([`Code::needs_tracer`]) or the machine is told to ([`Machine::set_engine`], teaching
+//! mode). One call can be asked to be traced step by step ([`Machine::request_trace`]).
+//!
 //! Optionally every program invocation is recorded as a [`CallRecord`] (key, value before and
 //! after, bytes written, helper calls, return value); leave it off for million-element runs.
 //!
@@ -20,8 +25,47 @@
 use crate::errno::Errno;
 use crate::helpers::runtime::{HelperCall, HelperFault, World};
 use crate::maps::{IterCursor, IterElem};
-use crate::mem::Region;
+use crate::mem::{Region, RBPF_STACK_SIZE};
+use crate::trace::interp::{self, Classifier, Guest, Recorder};
+use crate::trace::{EngineKind, Step, TraceLimits};
 use crate::vm::{Code, RunError, Vm};
+
+/// Instructions one call may execute on the tracing interpreter outside a trace request
+/// (a verified program never comes near it: the verifier's own limit is 1,000,000
+/// processed instructions).
+pub const TRACER_CALL_BUDGET: u64 = 16_000_000;
+
+/// A call to trace step by step ([`Machine::request_trace`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceRequest {
+    /// Index of the call in its session.
+    pub call: u64,
+    /// Instruction budget and step cap.
+    pub limits: TraceLimits,
+    /// Section names of the global data maps (the world's last maps), for region names.
+    pub globals: Vec<String>,
+}
+
+/// What the tracing interpreter recorded for a requested call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TracedCall {
+    /// Index of the call in its session.
+    pub call: u64,
+    /// Its seq_num.
+    pub seq_num: u64,
+    /// The stop call.
+    pub is_stop: bool,
+    /// The steps (`insn` and `line` not filled in).
+    pub steps: Vec<Step>,
+    /// Steps were dropped at the cap.
+    pub truncated: bool,
+    /// Instructions executed.
+    pub insns: u64,
+    /// r0 or the error that stopped the run.
+    pub result: Result<u64, RunError>,
+    /// The stack after the call.
+    pub stack: Vec<u8>,
+}
 
 /// Objects one read may visit before it stops (`MAX_ITER_OBJECTS`).
 pub const MAX_ITER_OBJECTS: u64 = 1_000_000;
@@ -113,6 +157,10 @@ pub struct Machine {
     /// Calls recorded since the last [`Machine::take_records`].
     records: Vec<CallRecord>,
     regions: Vec<std::ops::Range<u64>>,
+    engine: EngineKind,
+    stack: Region,
+    trace: Option<TraceRequest>,
+    traced: Option<TracedCall>,
 }
 
 impl Machine {
@@ -125,6 +173,11 @@ impl Machine {
         bytes[0..8].copy_from_slice(&meta.to_le_bytes());
         bytes[8..16].copy_from_slice(&world.model_addr(0).to_le_bytes());
         bytes[META_OFF..META_OFF + 8].copy_from_slice(&world.seq_file.addr().to_le_bytes());
+        let engine = if code.needs_tracer() {
+            EngineKind::Tracer
+        } else {
+            EngineKind::Rbpf
+        };
         Machine {
             code,
             world: Some(Box::new(world)),
@@ -133,7 +186,61 @@ impl Machine {
             record: false,
             records: Vec::new(),
             regions,
+            engine,
+            stack: Region::new(RBPF_STACK_SIZE),
+            trace: None,
+            traced: None,
         }
+    }
+
+    /// The engine that runs calls: rbpf, or the tracing interpreter for a program rbpf
+    /// cannot run (or when told so).
+    pub fn engine(&self) -> EngineKind {
+        self.engine
+    }
+
+    /// Runs every call on `engine` from now on. Asking for rbpf is ignored for a program
+    /// that needs the tracer.
+    pub fn set_engine(&mut self, engine: EngineKind) {
+        self.engine = if self.code.needs_tracer() {
+            EngineKind::Tracer
+        } else {
+            engine
+        };
+    }
+
+    /// The prepared program.
+    pub fn code(&self) -> &Code {
+        &self.code
+    }
+
+    /// Asks for call `req.call` of a session to run on the tracing interpreter with every
+    /// step recorded; [`Machine::take_trace`] returns the record once it ran.
+    pub fn request_trace(&mut self, req: TraceRequest) {
+        self.trace = Some(req);
+        self.traced = None;
+    }
+
+    /// The record of the requested call, once it ran.
+    pub fn take_trace(&mut self) -> Option<TracedCall> {
+        self.traced.take()
+    }
+
+    /// Every guest region of the machine with a stable name (for comparing two machines
+    /// built from the same scenario): `ctx`, `models`, `seq_file`, `map<i>.<j>`.
+    pub fn named_regions(&self) -> Vec<(String, &Region)> {
+        let w = self.world();
+        let mut out = vec![
+            ("ctx".to_string(), &self.ctx),
+            ("models".to_string(), &w.models),
+            ("seq_file".to_string(), &w.seq_file),
+        ];
+        for (i, m) in w.maps.iter().enumerate() {
+            for (j, r) in m.regions().into_iter().enumerate() {
+                out.push((format!("map{i}.{j}"), r));
+            }
+        }
+        out
     }
 
     /// The world (maps, trace pipe), between reads.
@@ -219,7 +326,11 @@ impl Machine {
                 return self.finish(s, done);
             }
         }
-        let vm = match self.code.vm(&self.regions) {
+        let vm = match self.engine {
+            EngineKind::Tracer => Ok(None),
+            EngineKind::Rbpf => self.code.vm(&self.regions).map(Some),
+        };
+        let vm = match vm {
             Ok(vm) => vm,
             Err(source) => {
                 let e = ReadError::Run {
@@ -232,16 +343,24 @@ impl Machine {
             }
         };
         let Machine {
+            code: _,
             world,
             ctx,
             record,
             records,
+            stack,
+            trace,
+            traced,
             ..
         } = self;
         let mut d = Driver {
-            vm: &vm,
+            vm: vm.as_ref(),
+            code: &self.code,
             world,
             ctx,
+            stack,
+            trace: trace.as_ref(),
+            traced,
             record: *record,
             records,
             read_index: s.reads - 1,
@@ -329,9 +448,14 @@ struct InFlight {
 
 /// Borrowed pieces of a machine for one read.
 struct Driver<'a, 'v> {
-    vm: &'a Vm<'v>,
+    /// rbpf, or None: the tracing interpreter.
+    vm: Option<&'a Vm<'v>>,
+    code: &'a Code,
     world: &'a mut Option<Box<World>>,
     ctx: &'a mut Region,
+    stack: &'a mut Region,
+    trace: Option<&'a TraceRequest>,
+    traced: &'a mut Option<TracedCall>,
     record: bool,
     records: &'a mut Vec<CallRecord>,
     read_index: u32,
@@ -442,6 +566,53 @@ impl Driver<'_, '_> {
         }
     }
 
+    /// Runs the call on the tracing interpreter, recording its steps when `req` asks.
+    fn run_tracer(
+        &mut self,
+        req: Option<&TraceRequest>,
+        call: u64,
+        seq_num: u64,
+        elem: Option<((u64, usize), (u64, usize))>,
+    ) -> Result<u64, RunError> {
+        let Some(world) = self.world.as_deref_mut() else {
+            return Err(RunError::Engine {
+                message: "the world is lent out".into(),
+            });
+        };
+        let mut rec = req.map(|t| {
+            let classifier = Classifier::new(
+                world,
+                self.ctx,
+                self.stack,
+                elem.map(|e| e.0),
+                elem.map(|e| e.1),
+                &t.globals,
+            );
+            Recorder::new(t.limits.max_steps, classifier)
+        });
+        let budget = req.map_or(TRACER_CALL_BUDGET, |t| t.limits.max_insns);
+        let mut guest = Guest {
+            world,
+            ctx: self.ctx,
+            stack: self.stack,
+        };
+        let exec = interp::run(self.code, &mut guest, budget, rec.as_mut());
+        if let Some(rec) = rec {
+            let budget_hit = matches!(exec.result, Err(RunError::Budget { .. }));
+            *self.traced = Some(TracedCall {
+                call,
+                seq_num,
+                is_stop: elem.is_none(),
+                steps: rec.steps,
+                truncated: rec.truncated || budget_hit,
+                insns: exec.insns,
+                result: exec.result.clone(),
+                stack: self.stack.bytes().to_vec(),
+            });
+        }
+        exec.result
+    }
+
     /// Runs the program on `elem` (None: the stop call); returns r0.
     fn show(&mut self, s: &mut Session, elem: Option<IterElem>) -> Result<u64, ReadError> {
         let (key_addr, value_addr) = elem.map_or((0, 0), |e| (e.key_addr, e.value_addr));
@@ -483,7 +654,13 @@ impl Driver<'_, '_> {
         };
         let call = s.calls;
         s.calls += 1;
-        let r = self.vm.run(self.world, self.ctx.bytes_mut());
+        let r = match (self.vm, self.trace.filter(|t| t.call == call)) {
+            (Some(vm), None) => vm.run(self.world, self.ctx.bytes_mut()),
+            (_, req) => {
+                let elem = elem.map(|_| ((key_addr, ks), (value_addr, vs)));
+                self.run_tracer(req, call, s.seq_num, elem)
+            }
+        };
         let ret = r.map_err(|source| ReadError::Run {
             call,
             seq_num: s.seq_num,

@@ -776,6 +776,24 @@ impl Map {
         }
     }
 
+    /// The region (and its index in [`Map::regions`]) in which an access at `addr` starts.
+    pub fn region_at(&self, addr: u64) -> Option<(usize, &Region)> {
+        self.region_refs()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .find(|(_, r)| r.starts_in(addr))
+    }
+
+    /// Writable form of [`Map::region_at`].
+    pub fn region_at_mut(&mut self, addr: u64) -> Option<&mut Region> {
+        let regions = match &mut self.inner {
+            Inner::Array(a) => a.region_muts(),
+            Inner::Hash(h) => h.region_muts(),
+        };
+        regions.into_iter().flatten().find(|r| r.starts_in(addr))
+    }
+
     /// `len` bytes at guest address `addr` if they lie inside one of the map's regions.
     pub fn read_guest(&self, addr: u64, len: usize) -> Option<&[u8]> {
         let r = self

@@ -18,9 +18,15 @@
 //! Not here: the iterator protocol (`iter`), verification (`verifier`), and any JIT or
 //! performance work: the tracer is for single calls and for programs rbpf cannot execute.
 
+mod check;
 pub mod interp;
 
 use serde::Serialize;
+
+use crate::elf::{self, ProgramKind};
+use crate::iter::{CallRecord, TraceRequest, TracedCall};
+use crate::scenario::{prepare_with, RunOptions, Scenario, ScenarioError, SessionRun, Verdict};
+use crate::Error;
 
 /// Bounds of one traced call: executed instructions and recorded steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -208,15 +214,270 @@ pub enum TraceError {
 /// Replays `sc` (as [`run_scenario`](crate::scenario::run_scenario) does) up to call `call`
 /// of the first read session, traces that call on the tracing interpreter, and cross-checks
 /// it against rbpf.
+///
+/// `call` is 0-based and counts every program invocation of the session: re-runs after an
+/// overflow or a return of 1, and the final NULL call. With `no_verify` (teaching mode) a
+/// program the verifier rejects, or that fails to attach, runs anyway — on the tracing
+/// interpreter alone, within `limits` — and the trace says [`Trace::unverified`].
+///
+/// # Errors
+///
+/// [`TraceError`] when the program is rejected (without `no_verify`), the session has no
+/// such call or the scenario no read; what [`run_scenario`](crate::scenario::run_scenario)
+/// returns for a bad scenario or object; [`Error::Read`] when a call before `call` fails.
+///
+/// # Examples
+///
+/// ```no_run
+/// use iterscope_emulator::scenario::{RunOptions, Scenario};
+/// use iterscope_emulator::trace::{trace_call, TraceLimits};
+/// let sc = Scenario::from_json(&std::fs::read_to_string("examples/hash_dump.json")?)?;
+/// let obj = std::fs::read("examples/hash_dump.bpf.o")?;
+/// let t = trace_call(&sc, &obj, "hash_dump", &RunOptions::default(), 0, &TraceLimits::default(), false)?;
+/// assert_eq!(t.disagreement, None);
+/// for s in &t.steps {
+///     println!("{:4}: {}", s.pc, s.insn);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn trace_call(
-    sc: &crate::scenario::Scenario,
+    sc: &Scenario,
     object: &[u8],
     object_name: &str,
-    opts: &crate::scenario::RunOptions,
+    opts: &RunOptions,
     call: u64,
     limits: &TraceLimits,
     no_verify: bool,
-) -> Result<Trace, crate::Error> {
-    let _ = (sc, object, object_name, opts, call, limits, no_verify);
-    Err(TraceError::NoSession.into())
+) -> Result<Trace, Error> {
+    let mut traces = trace_calls(sc, object, object_name, opts, &[call], limits, no_verify)?;
+    traces
+        .pop()
+        .ok_or(Error::Trace(TraceError::NoSuchCall { call, calls: 0 }))
+}
+
+/// [`trace_call`] for several calls of one replay: `calls` in any order (each traced once).
+/// Cheaper than one [`trace_call`] per call, since the scenario is replayed once.
+///
+/// # Errors
+///
+/// As [`trace_call`]; a call after one whose run failed is [`TraceError::NoSuchCall`].
+pub fn trace_calls(
+    sc: &Scenario,
+    object: &[u8],
+    object_name: &str,
+    opts: &RunOptions,
+    calls: &[u64],
+    limits: &TraceLimits,
+    no_verify: bool,
+) -> Result<Vec<Trace>, Error> {
+    let mut calls = calls.to_vec();
+    calls.sort_unstable();
+    calls.dedup();
+    // Both machines must be built alike: fix the hash seed a random one would differ in.
+    let mut opts = opts.clone();
+    opts.record_calls = false;
+    opts.hash_seed = Some(opts.hash_seed.unwrap_or(0x1f2e_3d4c));
+    let read_size = sc
+        .reads
+        .first()
+        .ok_or(Error::Trace(TraceError::NoSession))?
+        .read_size;
+    let obj = elf::parse(object, object_name)?;
+    let prog = obj
+        .programs
+        .iter()
+        .find(|p| matches!(p.kind, ProgramKind::IterBpfMapElem))
+        .ok_or(Error::Scenario(ScenarioError::NoProgram))?;
+    let texts = Texts::new(prog, &obj);
+
+    let traced = prepare_with(sc, object, object_name, &opts, no_verify)?;
+    let (verifier_regs, verifier_error) = match &traced.verdict {
+        Verdict::Loaded(v) => (v.insn_regs.clone(), None),
+        Verdict::Rejected(r) if no_verify => (r.insn_regs.clone(), Some(r.error.message.clone())),
+        Verdict::Rejected(r) => {
+            return Err(Error::Trace(TraceError::Rejected {
+                message: r.error.message.clone(),
+            }))
+        }
+    };
+    let attach = traced.attach.clone();
+    let attached = attach.as_deref() == Some("ok");
+    if !attached && !no_verify {
+        return Err(Error::Trace(TraceError::NotAttached {
+            attach: attach.unwrap_or_default(),
+        }));
+    }
+    let unverified = verifier_error.is_some() || !attached;
+    let verifier_error = verifier_error.or_else(|| {
+        (!attached).then(|| format!("attach {}", attach.as_deref().unwrap_or("not attempted")))
+    });
+    let globals: Vec<String> = traced.globals.iter().map(|g| g.0.clone()).collect();
+    let Some(mut mb) = traced.machine else {
+        return Err(Error::Trace(TraceError::NoSession));
+    };
+    if unverified {
+        mb.set_engine(EngineKind::Tracer);
+    }
+    // The reference machine runs every call on rbpf, when rbpf can run the program at all.
+    let cross = mb.engine() == EngineKind::Rbpf;
+    let mut ma = if cross {
+        prepare_with(sc, object, object_name, &opts, false)?.machine
+    } else {
+        None
+    };
+    let engine = if ma.is_some() {
+        EngineKind::Rbpf
+    } else {
+        EngineKind::Tracer
+    };
+    let mut rb = SessionRun::open(&mut mb, read_size)?;
+    let mut ra = match ma.as_mut() {
+        Some(m) => Some(SessionRun::open(m, read_size)?),
+        None => None,
+    };
+    let mut out = Vec::with_capacity(calls.len());
+    for call in calls {
+        // Run both machines on rbpf up to the call.
+        let skip = call.saturating_sub(rb.session.calls);
+        let mut budget = skip;
+        rb.advance(&mut mb, &mut budget, |_, _| {})?;
+        if let (Some(m), Some(r)) = (ma.as_mut(), ra.as_mut()) {
+            let mut budget = skip;
+            r.advance(m, &mut budget, |_, _| {})?;
+        }
+        if rb.finished || rb.session.calls != call {
+            return Err(Error::Trace(TraceError::NoSuchCall {
+                call,
+                calls: rb.session.calls,
+            }));
+        }
+        // The call itself: the tracer on one machine, rbpf on the other.
+        mb.request_trace(TraceRequest {
+            call,
+            limits: *limits,
+            globals: globals.clone(),
+        });
+        mb.record = true;
+        let mut one = 1;
+        let result_b = rb.advance(&mut mb, &mut one, |_, _| {});
+        mb.record = false;
+        let rec_b = mb.take_records().pop();
+        let Some(tc) = mb.take_trace() else {
+            return Err(Error::Trace(TraceError::NoSuchCall {
+                call,
+                calls: rb.session.calls,
+            }));
+        };
+        let disagreement = match (ma.as_mut(), ra.as_mut()) {
+            (Some(m), Some(r)) => {
+                m.record = true;
+                let mut one = 1;
+                let result_a = r.advance(m, &mut one, |_, _| {});
+                m.record = false;
+                let rec_a = m.take_records().pop();
+                check::compare(
+                    check::Side {
+                        machine: m,
+                        result: &result_a,
+                        record: rec_a.as_ref(),
+                    },
+                    check::Side {
+                        machine: &mb,
+                        result: &result_b,
+                        record: rec_b.as_ref(),
+                    },
+                )
+            }
+            _ => None,
+        };
+        let failed = result_b.is_err();
+        out.push(build(
+            tc,
+            rec_b,
+            &texts,
+            Meta {
+                engine,
+                disagreement,
+                verifier_regs: &verifier_regs,
+                verifier_error: verifier_error.clone(),
+                unverified,
+            },
+        ));
+        if failed {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Per-instruction text and source line of the traced program.
+struct Texts {
+    insns: Vec<String>,
+    lines: Vec<Option<String>>,
+}
+
+impl Texts {
+    fn new(prog: &elf::Program, obj: &elf::Object) -> Texts {
+        let n = prog.insn_count();
+        let mut insns = vec![String::new(); n];
+        for (k, _, text) in crate::asm::disasm_linked(prog, obj) {
+            if let Some(slot) = insns.get_mut(k) {
+                *slot = text;
+            }
+        }
+        let mut lines = vec![None; n];
+        let mut cur: Option<String> = None;
+        let mut next = prog.line_info.iter().peekable();
+        for (pc, slot) in lines.iter_mut().enumerate() {
+            while let Some(l) = next.next_if(|l| l.insn <= pc) {
+                let file = l.file.rsplit('/').next().unwrap_or(&l.file);
+                cur = Some(format!("{} @ {file}:{}", l.source.trim(), l.line));
+            }
+            slot.clone_from(&cur);
+        }
+        Texts { insns, lines }
+    }
+}
+
+/// What a [`Trace`] says besides the steps.
+struct Meta<'a> {
+    engine: EngineKind,
+    disagreement: Option<String>,
+    verifier_regs: &'a [[Option<String>; 11]],
+    verifier_error: Option<String>,
+    unverified: bool,
+}
+
+fn build(tc: TracedCall, rec: Option<CallRecord>, texts: &Texts, meta: Meta<'_>) -> Trace {
+    let mut steps = tc.steps;
+    for s in &mut steps {
+        if let Some(t) = texts.insns.get(s.pc) {
+            s.insn.clone_from(t);
+        }
+        s.line = texts.lines.get(s.pc).cloned().flatten();
+    }
+    let (key, value_before, value_after, output) = match rec {
+        Some(r) => (r.key, r.value_before, r.value_after, r.output),
+        None => (None, None, None, Vec::new()),
+    };
+    Trace {
+        call: tc.call,
+        seq_num: tc.seq_num,
+        is_stop: tc.is_stop,
+        steps,
+        truncated: tc.truncated,
+        insns_executed: tc.insns,
+        ret: tc.result.as_ref().copied().unwrap_or(0),
+        engine: meta.engine,
+        disagreement: meta.disagreement,
+        verifier_regs: meta.verifier_regs.to_vec(),
+        stack: tc.stack,
+        key,
+        value_before,
+        value_after,
+        output,
+        unverified: meta.unverified,
+        error: tc.result.err().map(|e| e.to_string()),
+        verifier_error: meta.verifier_error,
+    }
 }

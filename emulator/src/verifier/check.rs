@@ -96,6 +96,8 @@ pub(super) struct Verifier<'a> {
     /// State to print on its own line before the next instruction (after a helper call,
     /// Linux prints the call's effects as `N: R0=...` there).
     deferred_state: Option<String>,
+    /// The register types of the first state that reached each instruction.
+    pub(super) insn_regs: Vec<Option<[Option<String>; 11]>>,
 }
 
 impl<'a> Verifier<'a> {
@@ -125,6 +127,7 @@ impl<'a> Verifier<'a> {
             last_line: None,
             stack_depth: vec![0],
             deferred_state: None,
+            insn_regs: vec![None; env.insns.len() / 8],
         }
     }
 
@@ -376,6 +379,12 @@ impl<'a> Verifier<'a> {
                 self.log.line(&format!("{pc}: {state}"));
             }
             self.source_line(pc);
+            if let Some(slot @ None) = self.insn_regs.get_mut(pc) {
+                let regs = &st.cur().regs;
+                *slot = Some(std::array::from_fn(|i| {
+                    (!matches!(regs[i], Reg::NotInit)).then(|| regs[i].to_string())
+                }));
+            }
             let before = st.clone();
             let text = self.insn_text(pc);
             let flow = match self.step(pc, &mut st) {

@@ -104,6 +104,9 @@ pub struct Verified {
     pub processed: u64,
     /// The log.
     pub log: VerifierLog,
+    /// Per instruction: the register types (`r0`..`r10`, `None` when not initialised) of
+    /// the first state that reached it; all `None` for an instruction never reached.
+    pub insn_regs: Vec<[Option<String>; 11]>,
 }
 
 /// A program that failed, with its log.
@@ -113,6 +116,15 @@ pub struct Rejected {
     pub error: VerifyError,
     /// The log, ending with the error line and the statistics.
     pub log: VerifierLog,
+    /// As [`Verified::insn_regs`], for the instructions explored before the rejection.
+    pub insn_regs: Vec<[Option<String>; 11]>,
+}
+
+fn insn_regs(v: &mut check::Verifier<'_>) -> Vec<[Option<String>; 11]> {
+    std::mem::take(&mut v.insn_regs)
+        .into_iter()
+        .map(Option::unwrap_or_default)
+        .collect()
 }
 
 /// Verifies an `iter/bpf_map_elem` program.
@@ -124,11 +136,13 @@ pub fn verify(env: &Env<'_>) -> Result<Verified, Box<Rejected>> {
             v.log.final_line(&depth);
             let stats = v.stats_line();
             v.log.final_line(&stats);
+            let insn_regs = insn_regs(&mut v);
             Ok(Verified {
                 max_rdonly_access: v.max_rdonly,
                 max_rdwr_access: v.max_rdwr,
                 processed: v.processed,
                 log: v.log,
+                insn_regs,
             })
         }
         Err(error) => {
@@ -137,7 +151,12 @@ pub fn verify(env: &Env<'_>) -> Result<Verified, Box<Rejected>> {
             v.log.final_line(&depth);
             let stats = v.stats_line();
             v.log.final_line(&stats);
-            Err(Box::new(Rejected { error, log: v.log }))
+            let insn_regs = insn_regs(&mut v);
+            Err(Box::new(Rejected {
+                error,
+                log: v.log,
+                insn_regs,
+            }))
         }
     }
 }
