@@ -236,8 +236,9 @@ test('the stepper walks a call forward to its exit and back, with the registers 
     const at = await pc(page);
     await forward.click();
     steps += 1;
-    // After `r4 = r10; r4 += -24` (pc 19, 20) r4 points 24 bytes below the frame.
-    if (at === 20) seen.set('r4', (await reg(page, 4)) === (await reg(page, 10)) - 24n);
+    // After `r4 = r10; r4 += -16` (pc 71, 72, in the subprogram's frame) r4 points 16
+    // bytes below the frame pointer.
+    if (at === 72) seen.set('r4', (await reg(page, 4)) === (await reg(page, 10)) - 16n);
     // pc 49 is `r2 += 1` on the element count: the second call makes it 2.
     if (at === 49) seen.set('r2', await reg(page, 2));
     assert.ok(steps < 500, 'the trace ends');
