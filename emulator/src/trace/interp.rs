@@ -600,6 +600,76 @@ fn execute(
 mod tests {
     use super::*;
 
+    fn insn(op: u8, dst: u8, src: u8, off: i16, imm: i32) -> [u8; 8] {
+        let o = off.to_le_bytes();
+        let i = imm.to_le_bytes();
+        [op, dst | (src << 4), o[0], o[1], i[0], i[1], i[2], i[3]]
+    }
+
+    /// Runs `prog` on the tracer with an empty world; r0 and the recorded steps.
+    fn exec(prog: &[[u8; 8]], budget: u64) -> (Result<u64, RunError>, Vec<Step>) {
+        let code = Code::prepare(&prog.concat(), &[]).unwrap();
+        let mut world = World::new(Vec::new(), 1, 0, 1);
+        let mut ctx = Region::new(64);
+        let mut stack = Region::new(512);
+        let classifier = Classifier::new(&world, &ctx, &stack, None, None, &[]);
+        let mut rec = Recorder::new(1000, classifier);
+        let mut g = Guest {
+            world: &mut world,
+            ctx: &mut ctx,
+            stack: &mut stack,
+        };
+        let e = run(&code, &mut g, budget, Some(&mut rec));
+        (e.result, rec.steps)
+    }
+
+    #[test]
+    fn runs_atomics_and_cpu_v4_on_the_stack() {
+        let (r, steps) = exec(
+            &[
+                insn(0x7a, 10, 0, -8, 40),   // *(u64 *)(r10 -8) = 40
+                insn(0xb7, 1, 0, 0, 2),      // r1 = 2
+                insn(0xdb, 10, 1, -8, 0x01), // r1 = atomic64_fetch_add(fp-8, r1)
+                insn(0xb7, 0, 0, 0, 42),     // r0 = 42
+                insn(0xb7, 2, 0, 0, 7),      // r2 = 7
+                insn(0xdb, 10, 2, -8, 0xf1), // r0 = cmpxchg(fp-8, r0 == 42 ? r2)
+                insn(0x79, 3, 10, -8, 0),    // r3 = *(u64 *)(r10 -8)  (7)
+                insn(0x72, 10, 0, -16, -3),  // *(u8 *)(r10 -16) = -3
+                insn(0x91, 4, 10, -16, 0),   // r4 = *(s8 *)(r10 -16)  (-3)
+                insn(0x06, 0, 0, 0, 1),      // gotol +1
+                insn(0xb7, 4, 0, 0, 0),      // (skipped)
+                insn(0xd7, 3, 0, 0, 16),     // r3 = bswap16 r3  (0x0700)
+                insn(0x3f, 4, 1, 1, 0),      // r4 s/= r1  (-3 / 40 = 0)
+                insn(0x0f, 0, 3, 0, 0),      // r0 += r3
+                insn(0x0f, 0, 1, 0, 0),      // r0 += r1
+                insn(0x0f, 0, 4, 0, 0),      // r0 += r4
+                insn(0x95, 0, 0, 0, 0),
+            ],
+            1000,
+        );
+        // r0 = old value 42 from cmpxchg, + 0x700, + 40 fetched, + 0
+        assert_eq!(r, Ok(42 + 0x700 + 40));
+        assert!(steps.iter().all(|s| s.pc != 10), "gotol skipped insn 10");
+        let cmpxchg = &steps[5];
+        assert_eq!(cmpxchg.mem.len(), 2);
+        assert_eq!(cmpxchg.mem[0].region, RegionKind::Stack);
+        assert_eq!(cmpxchg.mem[0].offset, 504);
+        assert_eq!((cmpxchg.mem[1].write, cmpxchg.mem[1].value), (true, 7));
+    }
+
+    #[test]
+    fn the_budget_stops_an_endless_loop() {
+        let (r, steps) = exec(&[insn(0x05, 0, 0, -1, 0), insn(0x95, 0, 0, 0, 0)], 500);
+        assert_eq!(
+            r,
+            Err(RunError::Budget {
+                limit: 500,
+                insn: 0
+            })
+        );
+        assert_eq!(steps.len(), 500);
+    }
+
     #[test]
     fn division_and_modulo_follow_linux() {
         // unsigned and signed division by zero give 0
