@@ -80,6 +80,20 @@ fn apply_writes(trace: &Trace, pos: usize, region: &RegionKind, bytes: &mut [u8]
     }
 }
 
+/// Each global data section's bytes at `pos`: the bytes before the call with the program's
+/// writes of the steps before `pos` applied.
+pub fn globals_at(trace: &Trace, pos: usize) -> Vec<(String, Vec<u8>)> {
+    trace
+        .globals_before
+        .iter()
+        .map(|(section, bytes)| {
+            let mut b = bytes.clone();
+            apply_writes(trace, pos, &RegionKind::Global(section.clone()), &mut b);
+            (section.clone(), b)
+        })
+        .collect()
+}
+
 /// The stack slots the program wrote before `pos`: `(offset from r10, size, value)`, the
 /// latest write per offset, sorted from the frame pointer down.
 pub fn stack_at(trace: &Trace, pos: usize) -> Vec<(i64, u8, u64)> {
@@ -176,6 +190,7 @@ mod tests {
             unverified: false,
             error: None,
             verifier_error: None,
+            globals_before: vec![(".bss".into(), vec![0; 8])],
         }
     }
 
@@ -183,7 +198,15 @@ mod tests {
         trace(vec![
             step(0, 1, vec![], false),
             step(1, 2, vec![write(RegionKind::Stack, 504, 8, 7)], false),
-            step(2, 3, vec![write(RegionKind::Value, 0, 4, 5)], false),
+            step(
+                2,
+                3,
+                vec![
+                    write(RegionKind::Value, 0, 4, 5),
+                    write(RegionKind::Global(".bss".into()), 4, 2, 0x0102),
+                ],
+                false,
+            ),
             step(3, 4, vec![], true),
             step(4, 5, vec![write(RegionKind::Stack, 504, 8, 9)], false),
         ])
@@ -225,6 +248,11 @@ mod tests {
         assert_eq!(value_at(&t, 3), Some(vec![5, 0, 0, 0, 0, 0, 0, 0]));
         assert_eq!(value_at(&t, 5), t.value_after);
         assert_eq!(key_at(&t, 5), t.key);
+        assert_eq!(globals_at(&t, 2), vec![(".bss".to_owned(), vec![0; 8])]);
+        assert_eq!(
+            globals_at(&t, 3),
+            vec![(".bss".to_owned(), vec![0, 0, 0, 0, 2, 1, 0, 0])]
+        );
         assert!(stack_at(&t, 1).is_empty());
         assert_eq!(stack_at(&t, 2), vec![(-8, 8, 7)]);
         assert_eq!(stack_at(&t, 5), vec![(-8, 8, 9)]);

@@ -985,7 +985,10 @@ fn object_map_dumps(
 }
 
 /// Reads the global data maps, which [`prepare`] creates last, one per `(section, map_name)`.
-fn global_snapshots(machine: &Machine, meta: &[(String, String)]) -> Vec<GlobalSnapshot> {
+pub(crate) fn global_snapshots(
+    machine: &Machine,
+    meta: &[(String, String)],
+) -> Vec<GlobalSnapshot> {
     let maps = &machine.world().maps;
     let base = maps.len().saturating_sub(meta.len());
     meta.iter()

@@ -136,6 +136,15 @@ fn memory(trace: &Trace, pos: usize) -> Html {
                     Some(v) => bytes_view(&v, mark(&RegionKind::Value)),
                     None => html! { <code>{ "NULL" }</code> },
                 } }</dd>
+                { for stepper::globals_at(trace, pos).into_iter().filter(|(_, b)| b.len() <= 256).map(|(section, bytes)| {
+                    let region = RegionKind::Global(section.clone());
+                    html! {
+                        <>
+                            <dt>{ section }</dt>
+                            <dd>{ bytes_view(&bytes, mark(&region)) }</dd>
+                        </>
+                    }
+                }) }
             </dl>
             if !stack.is_empty() {
                 <table class="trace-stack" aria-label="Stack slots written">

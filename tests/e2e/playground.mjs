@@ -241,10 +241,15 @@ test('the stepper walks a call forward to its exit and back, with the registers 
     if (at === 72) seen.set('r4', (await reg(page, 4)) === (await reg(page, 10)) - 16n);
     // pc 49 is `r2 += 1` on the element count: the second call makes it 2.
     if (at === 49) seen.set('r2', await reg(page, 2));
+    // pc 50 stores the count into .bss: its bytes are shown with the write highlighted.
+    if (at === 50) {
+      seen.set('bss', await page.locator('.trace-memory dd .is-accessed').count());
+    }
     assert.ok(steps < 500, 'the trace ends');
   }
   assert.equal(seen.get('r4'), true);
   assert.equal(seen.get('r2'), 2n);
+  assert.equal(seen.get('bss'), 4, 'the 4 bytes written into .bss are highlighted');
   assert.equal(await reg(page, 0), 0n, 'the program returns 0');
   assert.match(await view.textContent(), /exit/);
   // Back to the start with the keyboard, one instruction at a time.

@@ -181,6 +181,9 @@ pub struct Trace {
     pub error: Option<String>,
     /// The verifier's complaint, in teaching mode.
     pub verifier_error: Option<String>,
+    /// Each global data section (`.bss`, `.data`, …) and its bytes before the call; the
+    /// steps' writes to `RegionKind::Global(section)` replay on top of them.
+    pub globals_before: Vec<(String, Vec<u8>)>,
 }
 
 /// Why a call cannot be traced.
@@ -351,6 +354,11 @@ pub fn trace_calls(
                 calls: rb.session.calls,
             }));
         }
+        let globals_before: Vec<(String, Vec<u8>)> =
+            crate::scenario::global_snapshots(&mb, &traced.globals)
+                .into_iter()
+                .map(|g| (g.section, g.bytes))
+                .collect();
         // The call itself: the tracer on one machine, rbpf on the other.
         mb.request_trace(TraceRequest {
             call,
@@ -401,6 +409,7 @@ pub fn trace_calls(
                 verifier_regs: &verifier_regs,
                 verifier_error: verifier_error.clone(),
                 unverified,
+                globals_before,
             },
         ));
         if failed {
@@ -446,6 +455,7 @@ struct Meta<'a> {
     verifier_regs: &'a [[Option<String>; 11]],
     verifier_error: Option<String>,
     unverified: bool,
+    globals_before: Vec<(String, Vec<u8>)>,
 }
 
 fn build(tc: TracedCall, rec: Option<CallRecord>, texts: &Texts, meta: Meta<'_>) -> Trace {
@@ -479,5 +489,6 @@ fn build(tc: TracedCall, rec: Option<CallRecord>, texts: &Texts, meta: Meta<'_>)
         unverified: meta.unverified,
         error: tc.result.err().map(|e| e.to_string()),
         verifier_error: meta.verifier_error,
+        globals_before: meta.globals_before,
     }
 }
