@@ -30,6 +30,7 @@ pub mod live;
 pub mod maps;
 pub mod mem;
 pub mod scenario;
+pub mod sock;
 pub mod trace;
 pub mod verifier;
 pub mod vm;

@@ -12,6 +12,12 @@
 //! asked. [`Report::to_json`] prints the fields the oracle's README defines, so recorded
 //! cases compare field by field.
 //!
+//! Socket scenarios (the sk-oracle's format) add `sockets` ([`crate::sock::SocketSpec`]), a
+//! map of type `sk_storage` with per-socket `storage` and socket `ops`, and optionally an
+//! `attach_map` to attach the program to instead. Their report adds `sockets` (with the
+//! emulator-chosen ports), `map_create` (when `BPF_MAP_CREATE` fails; nothing else runs) and
+//! `map_after` per socket.
+//!
 //! Not here: compiling C or assembling (the CLI does that), the rules themselves
 //! (`verifier`), the read protocol (`iter`).
 
@@ -26,9 +32,10 @@ use crate::helpers::runtime::World;
 pub use crate::iter::CallRecord;
 use crate::iter::{Machine, ReadError, ReadStep, Session};
 use crate::maps::{
-    DumpValue, Map, MapDef, MapKind, MapLimits, UpdateValue, BPF_ANY, BPF_EXIST, BPF_F_MMAPABLE,
-    BPF_F_RDONLY_PROG, BPF_F_ZERO_SEED, BPF_NOEXIST,
+    DumpValue, Map, MapDef, MapError, MapKind, MapLimits, UpdateValue, BPF_ANY, BPF_EXIST,
+    BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, BPF_F_ZERO_SEED, BPF_NOEXIST,
 };
+use crate::sock::{Socket, SocketSpec, SocketTable};
 use crate::verifier::{self, LddwTarget, MapRef};
 use crate::vm::{Code, Patch};
 use crate::Error;
@@ -45,8 +52,15 @@ pub struct Scenario {
     /// Extra clang flags for a `.c` program.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cflags: Vec<String>,
-    /// The iterated map.
+    /// Sockets to create, in order (socket scenarios).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sockets: Vec<SocketSpec>,
+    /// The iterated map (for a socket scenario: the `sk_storage` map).
     pub map: MapScenario,
+    /// Socket scenarios: another map to create and attach the program to instead of the
+    /// sk_storage map.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attach_map: Option<MapScenario>,
     /// One entry per read session; default one session of 4096-byte reads.
     #[serde(default = "default_reads")]
     pub reads: Vec<ReadSpec>,
@@ -65,6 +79,22 @@ pub struct Scenario {
     /// Emulator only: the hash seed of a map created without `BPF_F_ZERO_SEED`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash_seed: Option<u32>,
+}
+
+fn default_key_size() -> u32 {
+    4
+}
+
+/// A socket's initial storage value.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StorageEntry {
+    /// Index into the scenario's `sockets`.
+    pub socket: usize,
+    /// `value_size` bytes in hex.
+    pub value: String,
+    /// `any` (default), `noexist` or `exist`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<String>,
 }
 
 fn default_reads() -> Vec<ReadSpec> {
@@ -98,11 +128,13 @@ pub struct MapScenario {
     /// Map name (at most 15 characters); default `orc_map`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Key size in bytes.
+    /// Key size in bytes (default 4).
+    #[serde(default = "default_key_size")]
     pub key_size: u32,
     /// Value size in bytes.
     pub value_size: u32,
-    /// max_entries.
+    /// max_entries (default 0, what an sk_storage map needs).
+    #[serde(default)]
     pub max_entries: u32,
     /// map_flags (64 = `BPF_F_ZERO_SEED`).
     #[serde(default)]
@@ -113,6 +145,14 @@ pub struct MapScenario {
     /// Operations applied after the entries, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ops: Vec<Op>,
+    /// sk_storage: per-socket values applied first (`BPF_MAP_UPDATE_ELEM` with the socket's
+    /// fd).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub storage: Vec<StorageEntry>,
+    /// sk_storage: whether the map is created with key and value BTF (default true; the
+    /// kernel refuses an sk_storage map without, with EINVAL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub btf: Option<bool>,
     /// Emulator only: a BTF type of the object to decode keys as (`"struct triple"`); the
     /// iterated map is not in the object, so its types are not otherwise known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -193,8 +233,12 @@ fn one() -> u64 {
 pub struct Op {
     /// `update` or `delete`.
     pub op: String,
-    /// Key bytes in hex.
+    /// Key bytes in hex (maps other than sk_storage).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub key: String,
+    /// The socket (sk_storage maps, whose key is the socket's fd).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub socket: Option<usize>,
     /// Value for updates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<HexValue>,
@@ -218,7 +262,9 @@ pub enum ScenarioError {
         what: String,
     },
     /// The object has no iterator program.
-    #[error("object has no SEC(\"iter/bpf_map_elem\") program")]
+    #[error(
+        "object has no SEC(\"iter/bpf_map_elem\") or SEC(\"iter/bpf_sk_storage_map\") program"
+    )]
     NoProgram,
     /// The iterated map could not be created (what BPF_MAP_CREATE would return).
     #[error("map create failed: {0}")]
@@ -226,9 +272,24 @@ pub enum ScenarioError {
 }
 
 impl Scenario {
-    /// Parses a scenario from JSON text.
+    /// Parses a scenario from JSON text. An `sk_storage` map without `flags` gets
+    /// `BPF_F_NO_PREALLOC` (1), the sk-oracle's default.
     pub fn from_json(text: &str) -> Result<Scenario, Error> {
-        serde_json::from_str(text).map_err(|e| Error::Scenario(ScenarioError::Json(e.to_string())))
+        let json = |e: serde_json::Error| Error::Scenario(ScenarioError::Json(e.to_string()));
+        let mut v: Value = serde_json::from_str(text).map_err(json)?;
+        if let Some(m) = v.get_mut("map").and_then(Value::as_object_mut) {
+            if m.get("type").and_then(Value::as_str) == Some("sk_storage")
+                && !m.contains_key("flags")
+            {
+                m.insert("flags".into(), json!(BPF_F_NO_PREALLOC));
+            }
+        }
+        serde_json::from_value(v).map_err(json)
+    }
+
+    /// Whether this is a socket scenario (its map is `sk_storage`).
+    pub fn is_socket_scenario(&self) -> bool {
+        self.map.kind == MapKind::SkStorage.name()
     }
 
     /// Serialises back to pretty JSON.
@@ -332,6 +393,18 @@ pub struct Report {
     /// The engine that ran the program: rbpf, or the tracing interpreter for a program rbpf
     /// cannot execute (atomics, cpu v4).
     pub engine: crate::trace::EngineKind,
+    /// Socket scenarios: the sockets, with the ports they got.
+    pub sockets: Vec<Socket>,
+    /// Socket scenarios: the errno of a failed `BPF_MAP_CREATE` (then nothing was loaded and
+    /// `load` is empty).
+    pub map_create: Option<Errno>,
+    /// Socket scenarios: each socket's storage after the reads (`None`: no storage), when
+    /// `dump_map_after` is set.
+    pub sk_map_after: Option<Vec<Option<Vec<u8>>>>,
+    /// Socket scenarios: the map the program was attached to instead of the sk_storage map.
+    pub attach_map: Option<MapScenario>,
+    /// Whether the scenario is a socket scenario.
+    pub socket_scenario: bool,
 }
 
 /// A map's entries in GET_NEXT_KEY order: key bytes and value(s).
@@ -416,6 +489,115 @@ pub fn generator_limit(max_entries: u32) -> u64 {
     u64::from(max_entries).saturating_mul(4).max(1 << 20)
 }
 
+fn field(field: impl Into<String>, what: impl Into<String>) -> Error {
+    Error::Scenario(ScenarioError::Field {
+        field: field.into(),
+        what: what.into(),
+    })
+}
+
+/// The sk_storage map of a socket scenario: `BPF_MAP_CREATE` (the outer `Err` is a scenario
+/// that cannot be run, the inner one what `BPF_MAP_CREATE` returns), then the `storage`
+/// values and the `ops` with each socket's fd as the key (failures recorded as
+/// `{"storage": i}` / `{"op": i}`).
+///
+/// # Errors
+///
+/// [`ScenarioError::Field`] for a bad map name, hex value, flag, op or socket index.
+pub fn build_sk_map(
+    ms: &MapScenario,
+    ncpus: u32,
+    sockets: &SocketTable,
+    limits: &MapLimits,
+) -> Result<Result<(Map, Vec<UpdateFailure>), MapError>, Error> {
+    let name = ms.name.clone().unwrap_or_else(|| "orc_sk_map".to_string());
+    if name.len() > 15 {
+        return Err(field(
+            "map.name",
+            format!("{name:?} is longer than 15 characters (BPF_OBJ_NAME_LEN - 1)"),
+        ));
+    }
+    let def = MapDef {
+        kind: MapKind::SkStorage,
+        key_size: ms.key_size,
+        value_size: ms.value_size,
+        max_entries: ms.max_entries,
+        flags: ms.flags,
+        name,
+    };
+    if let Err(e) = def.check(ncpus) {
+        return Ok(Err(e));
+    }
+    if ms.btf == Some(false) {
+        return Ok(Err(MapError::SkStorage {
+            name: def.name,
+            reason: "needs key and value BTF (btf_key_type_id, btf_value_type_id)",
+        }));
+    }
+    let mut map = match Map::create_with_sockets(def, ncpus, sockets, limits) {
+        Ok(m) => m,
+        Err(e) => return Ok(Err(e)),
+    };
+    let fd_of = |i: usize, f: &str| -> Result<[u8; 4], Error> {
+        sockets
+            .sockets
+            .get(i)
+            .map(|s| s.fd().to_le_bytes())
+            .ok_or_else(|| {
+                field(
+                    f,
+                    format!("socket {i} does not exist ({} sockets)", sockets.len()),
+                )
+            })
+    };
+    let mut failures = Vec::new();
+    for (i, e) in ms.storage.iter().enumerate() {
+        let f = format!("map.storage[{i}]");
+        let key = fd_of(e.socket, &format!("{f}.socket"))?;
+        let v = hex_decode(&e.value, &format!("{f}.value"))?;
+        let flags = parse_flag(e.flags.as_deref(), &format!("{f}.flags"))?;
+        if let Err(errno) = map.update(&key, UpdateValue::Same(&v), flags, 0) {
+            failures.push(UpdateFailure {
+                kind: "storage",
+                index: i,
+                errno,
+            });
+        }
+    }
+    for (i, op) in ms.ops.iter().enumerate() {
+        let f = format!("map.ops[{i}]");
+        let socket = op
+            .socket
+            .ok_or_else(|| field(format!("{f}.socket"), "an sk_storage op names a socket"))?;
+        let key = fd_of(socket, &format!("{f}.socket"))?;
+        let r = match op.op.as_str() {
+            "update" => {
+                let flags = parse_flag(op.flags.as_deref(), &format!("{f}.flags"))?;
+                let Some(HexValue::One(h)) = &op.value else {
+                    return Err(field(format!("{f}.value"), "an update needs one hex value"));
+                };
+                let v = hex_decode(h, &format!("{f}.value"))?;
+                map.update(&key, UpdateValue::Same(&v), flags, 0)
+            }
+            "delete" => map.delete(&key, 0),
+            other => {
+                return Err(field(
+                    format!("{f}.op"),
+                    format!("unknown op {other:?} (update, delete)"),
+                ))
+            }
+        };
+        if let Err(errno) = r {
+            failures.push(UpdateFailure {
+                kind: "op",
+                index: i,
+                errno,
+            });
+        }
+    }
+    Ok(Ok((map, failures)))
+}
+
 /// Creates the iterated map of `ms` and applies its entries and ops on `cpu`.
 pub fn build_map(
     ms: &MapScenario,
@@ -428,11 +610,16 @@ pub fn build_map(
         Error::Scenario(ScenarioError::Field {
             field: "map.type".into(),
             what: format!(
-                "unknown map type {:?} (hash, array, percpu_hash, percpu_array, lru_hash, lru_percpu_hash)",
+                "unknown map type {:?} (hash, array, percpu_hash, percpu_array, lru_hash, lru_percpu_hash, sk_storage)",
                 ms.kind
             ),
         })
     })?;
+    if kind.is_sk_storage() {
+        // Without a socket table: an empty sk_storage map.
+        return build_sk_map(ms, ncpus, &SocketTable::default(), limits)?
+            .map_err(|e| Error::Scenario(ScenarioError::MapCreate(e.to_string())));
+    }
     let name = ms.name.clone().unwrap_or_else(|| "orc_map".to_string());
     if name.len() > 15 {
         return Err(Error::Scenario(ScenarioError::Field {
@@ -594,16 +781,53 @@ pub(crate) fn prepare_with(
     let prog_idx = obj
         .programs
         .iter()
-        .position(|p| matches!(p.kind, ProgramKind::IterBpfMapElem))
+        .position(|p| is_iter_program(&p.kind))
         .ok_or(Error::Scenario(ScenarioError::NoProgram))?;
     let ncpus = opts.ncpus.max(1);
     let cpu = sc.cpu.min(ncpus - 1);
-    let seed = if sc.map.flags & BPF_F_ZERO_SEED != 0 {
-        0
-    } else {
-        sc.hash_seed.or(opts.hash_seed).unwrap_or_else(random_seed)
+    let sockets = SocketTable::build(&sc.sockets)?;
+    let seed_for = |ms: &MapScenario| {
+        if ms.flags & BPF_F_ZERO_SEED != 0 {
+            0
+        } else {
+            sc.hash_seed.or(opts.hash_seed).unwrap_or_else(random_seed)
+        }
     };
-    let (iter_map, failures) = build_map(&sc.map, ncpus, cpu, seed, &opts.limits)?;
+    let seed = seed_for(&sc.map);
+    // A socket scenario's sk_storage map is the iterated map, unless the program is attached
+    // to `attach_map`; then the sk_storage map stays aside (only map_after reads it).
+    let mut side_map = None;
+    let (iter_map, failures) = if sc.is_socket_scenario() {
+        let (sk_map, mut failures) = match build_sk_map(&sc.map, ncpus, &sockets, &opts.limits)? {
+            Ok(built) => built,
+            Err(e) => {
+                return Ok(Prepared {
+                    machine: None,
+                    verdict: Verdict::NotLoaded {
+                        map_create: e.errno(),
+                    },
+                    attach: None,
+                    failures: Vec::new(),
+                    iter_map_dump: Vec::new(),
+                    globals: Vec::new(),
+                    sockets: sockets.sockets,
+                    side_map: None,
+                    sk_values: None,
+                })
+            }
+        };
+        match &sc.attach_map {
+            Some(am) => {
+                let (m, more) = build_map(am, ncpus, cpu, seed_for(am), &opts.limits)?;
+                failures.extend(more);
+                side_map = Some(sk_map);
+                (m, failures)
+            }
+            None => (sk_map, failures),
+        }
+    } else {
+        build_map(&sc.map, ncpus, cpu, seed, &opts.limits)?
+    };
     let mut maps = vec![iter_map];
     for spec in &obj.maps {
         let kind = map_kind_of(spec.map_type).ok_or_else(|| {
@@ -712,7 +936,11 @@ pub(crate) fn prepare_with(
         lddw,
         lines: &prog.line_info,
     };
-    let verified = match verifier::verify(&env) {
+    let target = match prog.kind {
+        ProgramKind::IterBpfSkStorageMap => verifier::IterTarget::SkStorageMap,
+        _ => verifier::IterTarget::MapElem,
+    };
+    let verified = match verifier::verify_target(&env, target) {
         Ok(v) => v,
         Err(rejected) if no_verify => {
             let code = Code::prepare(&prog.insns, &patches)?;
@@ -731,9 +959,16 @@ pub(crate) fn prepare_with(
                 failures,
                 iter_map_dump: Vec::new(),
                 globals,
+                sockets: sockets.sockets,
+                side_map,
+                sk_values: None,
             });
         }
         Err(rejected) => {
+            let sk_map = side_map.as_ref().unwrap_or(&world.maps[0]);
+            let sk_values = sc
+                .is_socket_scenario()
+                .then(|| socket_values(sk_map, sockets.len()));
             return Ok(Prepared {
                 machine: None,
                 verdict: Verdict::Rejected(rejected),
@@ -741,12 +976,21 @@ pub(crate) fn prepare_with(
                 failures,
                 iter_map_dump: world.maps[0].dump(),
                 globals: Vec::new(),
-            })
+                sockets: sockets.sockets,
+                side_map,
+                sk_values,
+            });
         }
     };
     // Attach: BPF_LINK_CREATE's checks, in the kernel's order.
     let iter_def = world.maps[0].def().clone();
-    let attach = if prog.sleepable {
+    // bpf_iter_attach_map of each target: `bpf_map_elem` refuses an sk_storage map and
+    // `bpf_sk_storage_map` every other map, both with EINVAL, before the access check.
+    let target_ok = match prog.kind {
+        ProgramKind::IterBpfSkStorageMap => iter_def.kind.is_sk_storage(),
+        _ => !iter_def.kind.is_sk_storage(),
+    };
+    let attach = if prog.sleepable || !target_ok {
         format!("failed: {}", Errno::EINVAL)
     } else {
         match verifier::attach_check(
@@ -775,7 +1019,24 @@ pub(crate) fn prepare_with(
         failures,
         iter_map_dump: Vec::new(),
         globals,
+        sockets: sockets.sockets,
+        side_map,
+        sk_values: None,
     })
+}
+
+/// Whether a program kind is an iterator this emulator runs.
+pub(crate) fn is_iter_program(kind: &ProgramKind) -> bool {
+    matches!(
+        kind,
+        ProgramKind::IterBpfMapElem | ProgramKind::IterBpfSkStorageMap
+    )
+}
+
+/// Each socket's value in the sk_storage map `map` (`BPF_MAP_LOOKUP_ELEM` by fd, in socket
+/// order): `None` for a socket without storage (ENOENT).
+pub fn socket_values(map: &Map, nsockets: usize) -> Vec<Option<Vec<u8>>> {
+    (0..nsockets).map(|i| map.socket_value(i)).collect()
 }
 
 /// The load's outcome.
@@ -785,6 +1046,12 @@ pub enum Verdict {
     Loaded(verifier::Verified),
     /// The verifier rejected it.
     Rejected(Box<verifier::Rejected>),
+    /// Nothing was loaded: creating the socket scenario's sk_storage map failed with this
+    /// errno (the sk-oracle's `map_create`).
+    NotLoaded {
+        /// What `BPF_MAP_CREATE` returned.
+        map_create: Errno,
+    },
 }
 
 /// A scenario's machine before any read.
@@ -802,6 +1069,12 @@ pub struct Prepared {
     pub iter_map_dump: Vec<(Vec<u8>, DumpValue)>,
     /// `(section, map name)` of each global data section; their maps are the machine's last.
     pub globals: Vec<(String, String)>,
+    /// The socket scenario's sockets (empty otherwise).
+    pub sockets: Vec<Socket>,
+    /// The sk_storage map when the program is attached to the scenario's `attach_map`.
+    pub side_map: Option<Map>,
+    /// Each socket's storage when there is no machine (socket scenarios).
+    pub sk_values: Option<Vec<Option<Vec<u8>>>>,
 }
 
 /// Runs `sc` with `object` end to end.
@@ -856,6 +1129,12 @@ pub(crate) struct Loaded {
     output_summary_only: bool,
     ncpus: u32,
     dump_map_max: u32,
+    sockets: Vec<Socket>,
+    side_map: Option<Map>,
+    sk_values: Option<Vec<Option<Vec<u8>>>>,
+    map_create: Option<Errno>,
+    socket_scenario: bool,
+    attach_map: Option<MapScenario>,
 }
 
 impl Loaded {
@@ -873,8 +1152,16 @@ impl Loaded {
             failures,
             iter_map_dump,
             globals,
+            sockets,
+            side_map,
+            sk_values,
         } = prepare(sc, object, object_name, opts)?;
+        let mut map_create = None;
         let (load, verifier_error, load_error, verifier_log) = match verdict {
+            Verdict::NotLoaded { map_create: e } => {
+                map_create = Some(e);
+                ("", String::new(), None, String::new())
+            }
             Verdict::Loaded(v) => ("ok", String::new(), None, v.log.0),
             Verdict::Rejected(r) => (
                 "rejected",
@@ -900,6 +1187,12 @@ impl Loaded {
             output_summary_only: sc.output_summary_only,
             ncpus: opts.ncpus.max(1),
             dump_map_max: opts.dump_map_max,
+            sockets,
+            side_map,
+            sk_values,
+            map_create,
+            socket_scenario: sc.is_socket_scenario(),
+            attach_map: sc.attach_map.clone(),
         })
     }
 
@@ -928,6 +1221,15 @@ impl Loaded {
     /// The report after `reads` (and the first session's `calls`): the map, trace pipe,
     /// globals and object maps as they are now.
     pub(crate) fn into_report(self, reads: Vec<ReadReport>, calls: Vec<CallRecord>) -> Report {
+        let mut sk_map_after = None;
+        if self.socket_scenario && self.dump_map_after && self.map_create.is_none() {
+            let n = self.sockets.len();
+            sk_map_after = match (&self.side_map, &self.machine) {
+                (Some(m), _) => Some(socket_values(m, n)),
+                (None, Some(machine)) => Some(socket_values(&machine.world().maps[0], n)),
+                (None, None) => self.sk_values.clone(),
+            };
+        }
         let mut map_after = None;
         let mut trace_pipe = Vec::new();
         let mut globals = Vec::new();
@@ -963,6 +1265,11 @@ impl Loaded {
             trace_pipe,
             globals,
             object_maps,
+            sockets: self.sockets,
+            map_create: self.map_create,
+            sk_map_after,
+            attach_map: self.attach_map,
+            socket_scenario: self.socket_scenario,
         }
     }
 }
@@ -1121,6 +1428,10 @@ fn dump_value_json(v: &DumpValue) -> Value {
 }
 
 impl Report {
+    fn sockets_json(&self) -> Value {
+        Value::Array(self.sockets.iter().map(Socket::to_json).collect())
+    }
+
     /// Bytes of the first read session.
     pub fn output(&self) -> &[u8] {
         self.reads.first().map_or(&[], |r| r.bytes.as_slice())
@@ -1129,6 +1440,18 @@ impl Report {
     /// The oracle's JSON shape.
     pub fn to_json(&self) -> Value {
         let mut o = serde_json::Map::new();
+        if let Some(e) = self.map_create {
+            // The sk-oracle stops after a failed BPF_MAP_CREATE: nothing was loaded.
+            o.insert("load".into(), Value::Null);
+            o.insert("verifier_log".into(), json!(""));
+            o.insert("verifier_error".into(), json!(""));
+            o.insert("attach".into(), Value::Null);
+            o.insert("output".into(), Value::Null);
+            o.insert("ncpus".into(), json!(self.ncpus));
+            o.insert("sockets".into(), self.sockets_json());
+            o.insert("map_create".into(), json!(format!("failed: {e}")));
+            return Value::Object(o);
+        }
         o.insert("load".into(), json!(self.load));
         o.insert("verifier_log".into(), json!(self.verifier_log));
         o.insert("verifier_error".into(), json!(self.verifier_error));
@@ -1159,6 +1482,17 @@ impl Report {
         if let Some(n) = &self.map.name {
             m["name"] = json!(n);
         }
+        if self.socket_scenario {
+            m["flags"] = json!(self.map.flags);
+            m["name"] = json!(self.map.name.as_deref().unwrap_or("orc_sk_map"));
+            o.insert("sockets".into(), self.sockets_json());
+            if let Some(am) = &self.attach_map {
+                o.insert(
+                    "attach_map".into(),
+                    serde_json::to_value(am).unwrap_or(Value::Null),
+                );
+            }
+        }
         o.insert("map".into(), m);
         if !self.map_update_failures.is_empty() {
             o.insert(
@@ -1188,7 +1522,17 @@ impl Report {
             })
             .collect();
         o.insert("reads".into(), Value::Array(reads));
-        if let Some(after) = &self.map_after {
+        if let Some(after) = &self.sk_map_after {
+            let per_socket = after
+                .iter()
+                .enumerate()
+                .map(|(i, v)| match v {
+                    Some(v) => json!({"socket": i, "value": hex_encode(v)}),
+                    None => json!({"socket": i, "value": null, "error": Errno::ENOENT.describe()}),
+                })
+                .collect();
+            o.insert("map_after".into(), Value::Array(per_socket));
+        } else if let Some(after) = &self.map_after {
             o.insert(
                 "map_after".into(),
                 Value::Array(
@@ -1233,10 +1577,7 @@ impl ObjectTypes {
             return Ok(None);
         };
         let layouts = typed::global_layouts(object, &btf)?;
-        let program = obj
-            .programs
-            .into_iter()
-            .find(|p| matches!(p.kind, ProgramKind::IterBpfMapElem));
+        let program = obj.programs.into_iter().find(|p| is_iter_program(&p.kind));
         Ok(Some(ObjectTypes {
             btf,
             layouts,

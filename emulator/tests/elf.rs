@@ -393,7 +393,12 @@ fn examples_all_parse_and_have_scenarios() {
     assert!(ex.len() >= 3);
     for (name, bytes) in ex {
         let obj = elf::parse(&bytes, &name).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(obj.programs[0].kind, ProgramKind::IterBpfMapElem);
+        let want = if name.starts_with("sk_storage") {
+            ProgramKind::IterBpfSkStorageMap
+        } else {
+            ProgramKind::IterBpfMapElem
+        };
+        assert_eq!(obj.programs[0].kind, want);
         let scenario: serde_json::Value = serde_json::from_str(
             &fs::read_to_string(examples_dir().join(format!("{name}.json"))).unwrap(),
         )

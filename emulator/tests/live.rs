@@ -29,9 +29,10 @@ fn all_cases() -> Vec<(String, Scenario, Vec<u8>, u32)> {
         let name = p.file_stem().unwrap().to_string_lossy().into_owned();
         cases.push((format!("examples/{name}"), sc, obj, 2));
     }
-    let kernel = manifest().join("tests/kernel");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&kernel)
-        .unwrap()
+    // Recorded kernel cases, then the socket cases (sk_storage scenarios).
+    let mut dirs: Vec<PathBuf> = ["tests/kernel", "tests/sk"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(manifest().join(d)).unwrap())
         .map(|e| e.unwrap().path())
         .filter(|p| p.join("case.json").exists())
         .collect();

@@ -1315,6 +1315,8 @@ mod tests {
             ops: Vec::new(),
             key_type: None,
             value_type: None,
+            storage: Vec::new(),
+            btf: None,
         }
     }
 

@@ -249,7 +249,9 @@ fn load_scenario(a: &Args) -> Result<(Scenario, Vec<u8>, String), String> {
             description: String::new(),
             program: target.to_string(),
             cflags: Vec::new(),
+            sockets: Vec::new(),
             map: ms,
+            attach_map: None,
             reads: vec![scenario::ReadSpec::default()],
             dump_map_after: false,
             output_summary_only: false,
@@ -570,6 +572,9 @@ fn cmd_bench_verify() -> ExitCode {
             Ok(pr) => match &pr.verdict {
                 scenario::Verdict::Loaded(v) => format!("ok, {} insns processed", v.processed),
                 scenario::Verdict::Rejected(rj) => format!("rejected: {}", rj.error.message),
+                scenario::Verdict::NotLoaded { map_create } => {
+                    format!("map create failed: {map_create}")
+                }
             },
             Err(e) => format!("error: {e}"),
         };

@@ -5,7 +5,10 @@
 //! emulator has no kernel, so [`KERNEL_TYPES`] is a small hand-written table of the structs
 //! an iterator program can reach: the two iterator context structs, `struct bpf_iter_meta`,
 //! `struct bpf_map` (the fields programs read, at their Linux 6.18 x86-64 offsets, read from
-//! `/sys/kernel/btf/vmlinux`), and the opaque `struct seq_file` and `struct sock`. The
+//! `/sys/kernel/btf/vmlinux`), the opaque `struct seq_file`, and the `struct sock` /
+//! `struct sock_common` / `struct in6_addr` fields socket iterators read (family, ports,
+//! addresses, state, type, protocol; see [`crate::sock`] for the runtime image). A field the
+//! model lacks (`sk->sk_rcvbuf`) is an [`ElfError::CoreMissing`] naming it. The
 //! runtime lays out its fake `struct bpf_map` with the `BPF_MAP_OFF_*` constants.
 //!
 //! Matching follows libbpf's rules: the local root type's name (without a `___flavor`
@@ -22,6 +25,7 @@
 
 use super::btf::{Btf, BtfKind, CoreReloRecord};
 use super::ElfError;
+use crate::sock;
 
 /// The kind of a modelled field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +37,13 @@ pub enum FieldKind {
     },
     /// A pointer (8 bytes).
     Ptr,
+    /// A nested struct or union member (`sock.__sk_common`), walked into by its model
+    /// ([`model_struct`], or an internal model for an anonymous union such as
+    /// `in6_addr.in6_u`).
+    Struct {
+        /// The nested model's name.
+        model: &'static str,
+    },
     /// An array of integers.
     Array {
         /// Size of one element in bytes.
@@ -81,6 +92,28 @@ const fn int(name: &'static str, offset: u32, size: u32, signed: bool) -> ModelF
         offset,
         size,
         kind: FieldKind::Int { signed },
+    }
+}
+
+const fn nested(name: &'static str, offset: u32, size: u32, model: &'static str) -> ModelField {
+    ModelField {
+        name,
+        offset,
+        size,
+        kind: FieldKind::Struct { model },
+    }
+}
+
+const fn array(name: &'static str, offset: u32, elem_size: u32, len: u32) -> ModelField {
+    ModelField {
+        name,
+        offset,
+        size: elem_size * len,
+        kind: FieldKind::Array {
+            elem_size,
+            len,
+            signed: false,
+        },
     }
 }
 
@@ -234,13 +267,99 @@ pub static KERNEL_TYPES: &[ModelStruct] = &[
         size: 0,
         fields: &[],
     },
-    // Opaque: `bpf_sk_storage_map` iterators get a socket pointer.
+    // `ctx->sk` of `bpf_sk_storage_map` iterators (Linux 6.18 x86-64 offsets, from BTF).
     ModelStruct {
         name: "sock",
-        size: 0,
-        fields: &[],
+        size: sock::SOCK_SIZE as u32,
+        fields: &[
+            nested(
+                "__sk_common",
+                0,
+                sock::SOCK_COMMON_SIZE as u32,
+                "sock_common",
+            ),
+            int("sk_priority", sock::SOCK_OFF_SK_PRIORITY as u32, 4, false),
+            int("sk_mark", sock::SOCK_OFF_SK_MARK as u32, 4, false),
+            int("sk_protocol", sock::SOCK_OFF_SK_PROTOCOL as u32, 2, false),
+            int("sk_type", sock::SOCK_OFF_SK_TYPE as u32, 2, false),
+            int(
+                "sk_ack_backlog",
+                sock::SOCK_OFF_SK_ACK_BACKLOG as u32,
+                4,
+                false,
+            ),
+            int(
+                "sk_max_ack_backlog",
+                sock::SOCK_OFF_SK_MAX_ACK_BACKLOG as u32,
+                4,
+                false,
+            ),
+        ],
+    },
+    ModelStruct {
+        name: "sock_common",
+        size: sock::SOCK_COMMON_SIZE as u32,
+        fields: &[
+            int("skc_addrpair", sock::SOCK_OFF_SKC_DADDR as u32, 8, false),
+            int("skc_daddr", sock::SOCK_OFF_SKC_DADDR as u32, 4, false),
+            int(
+                "skc_rcv_saddr",
+                sock::SOCK_OFF_SKC_RCV_SADDR as u32,
+                4,
+                false,
+            ),
+            int("skc_hash", sock::SOCK_OFF_SKC_HASH as u32, 4, false),
+            int("skc_portpair", sock::SOCK_OFF_SKC_DPORT as u32, 4, false),
+            int("skc_dport", sock::SOCK_OFF_SKC_DPORT as u32, 2, false),
+            int("skc_num", sock::SOCK_OFF_SKC_NUM as u32, 2, false),
+            int("skc_family", sock::SOCK_OFF_SKC_FAMILY as u32, 2, false),
+            int("skc_state", sock::SOCK_OFF_SKC_STATE as u32, 1, false),
+            int(
+                "skc_bound_dev_if",
+                sock::SOCK_OFF_SKC_BOUND_DEV_IF as u32,
+                4,
+                true,
+            ),
+            nested(
+                "skc_v6_daddr",
+                sock::SOCK_OFF_SKC_V6_DADDR as u32,
+                16,
+                "in6_addr",
+            ),
+            nested(
+                "skc_v6_rcv_saddr",
+                sock::SOCK_OFF_SKC_V6_RCV_SADDR as u32,
+                16,
+                "in6_addr",
+            ),
+        ],
+    },
+    ModelStruct {
+        name: "in6_addr",
+        size: 16,
+        fields: &[nested("in6_u", 0, 16, "in6_addr::in6_u")],
     },
 ];
+
+/// Models of anonymous unions reached through a named member (not kernel type names, so
+/// not in [`KERNEL_TYPES`]).
+static NESTED_TYPES: &[ModelStruct] = &[ModelStruct {
+    name: "in6_addr::in6_u",
+    size: 16,
+    fields: &[
+        array("u6_addr8", 0, 1, 16),
+        array("u6_addr16", 0, 2, 8),
+        array("u6_addr32", 0, 4, 4),
+    ],
+}];
+
+/// A model by name, internal nested ones included.
+fn nested_model(name: &str) -> Option<&'static ModelStruct> {
+    KERNEL_TYPES
+        .iter()
+        .chain(NESTED_TYPES)
+        .find(|s| s.name == name)
+}
 
 /// The modelled struct called `name`, with its 1-based index (the emulator's "target type id").
 pub fn model_struct(name: &str) -> Option<(u32, &'static ModelStruct)> {
@@ -455,6 +574,8 @@ fn walk(
         .checked_mul(model.size)
         .ok_or_else(|| site.bad("access index overflows"))?;
     let mut local = root;
+    // The struct whose members the next named member is looked up in.
+    let mut cur = model;
     // The modelled field reached so far (None while still at the root struct).
     let mut field: Option<&'static ModelField> = None;
     let mut path = String::new();
@@ -480,14 +601,22 @@ fn walk(
                     // Anonymous struct/union: transparent in the flattened model.
                     continue;
                 }
-                if field.is_some() {
-                    // Nested named struct inside a modelled field: not modelled.
-                    return Err(site.missing(model.name, &format!("{path}.{}", m.name)));
+                let full = if path.is_empty() {
+                    m.name.clone()
+                } else {
+                    format!("{path}.{}", m.name)
+                };
+                if let Some(f) = field {
+                    // Into a nested struct member: its model has the next field.
+                    let FieldKind::Struct { model: inner } = f.kind else {
+                        return Err(site.missing(model.name, &full));
+                    };
+                    cur = nested_model(inner).ok_or_else(|| site.missing(model.name, &full))?;
                 }
-                let f = model
+                let f = cur
                     .field(&m.name)
-                    .ok_or_else(|| site.missing(model.name, &m.name))?;
-                path.clone_from(&m.name);
+                    .ok_or_else(|| site.missing(model.name, &full))?;
+                path = full;
                 offset = offset
                     .checked_add(f.offset)
                     .ok_or_else(|| site.bad("offset overflows"))?;
@@ -523,7 +652,7 @@ fn walk(
             FieldKind::Array {
                 elem_size, signed, ..
             } if in_array_elem => (elem_size, signed),
-            FieldKind::Array { .. } => (f.size, false),
+            FieldKind::Array { .. } | FieldKind::Struct { .. } => (f.size, false),
         },
     };
     Ok(FieldTarget {

@@ -16,6 +16,10 @@
 //! "follow the previous element's next pointer" rule (deleting the current element does not
 //! disturb a walk), and the LRU eviction algorithm exactly (`lru` module).
 //!
+//! `BPF_MAP_TYPE_SK_STORAGE` (socket local storage, `sk_storage` module) is keyed by a socket fd
+//! from user space and iterated by `iter/bpf_sk_storage_map` programs; it is created over
+//! the scenario's socket table ([`Map::create_with_sockets`]).
+//!
 //! Out of scope: BTF-managed fields (spin locks, timers, kptrs), `BPF_F_LOCK`, NUMA placement,
 //! map-in-map and every map type not listed in [`MapKind`]. Access rights such as
 //! `BPF_F_RDONLY_PROG` are recorded in the definition but enforced by the verifier, not here.
@@ -24,6 +28,7 @@ mod array;
 mod hash;
 mod jhash;
 mod lru;
+mod sk_storage;
 
 use std::fmt;
 use std::str::FromStr;
@@ -90,17 +95,20 @@ pub enum MapKind {
     LruHash,
     /// `BPF_MAP_TYPE_LRU_PERCPU_HASH` (10).
     LruPercpuHash,
+    /// `BPF_MAP_TYPE_SK_STORAGE` (24): socket local storage.
+    SkStorage,
 }
 
 impl MapKind {
     /// Every kind, in kernel id order.
-    const ALL: [MapKind; 6] = [
+    const ALL: [MapKind; 7] = [
         MapKind::Hash,
         MapKind::Array,
         MapKind::PercpuHash,
         MapKind::PercpuArray,
         MapKind::LruHash,
         MapKind::LruPercpuHash,
+        MapKind::SkStorage,
     ];
 
     /// The kernel's `BPF_MAP_TYPE_*` number.
@@ -112,6 +120,7 @@ impl MapKind {
             MapKind::PercpuArray => 6,
             MapKind::LruHash => 9,
             MapKind::LruPercpuHash => 10,
+            MapKind::SkStorage => 24,
         }
     }
 
@@ -124,6 +133,7 @@ impl MapKind {
             MapKind::PercpuArray => "BPF_MAP_TYPE_PERCPU_ARRAY",
             MapKind::LruHash => "BPF_MAP_TYPE_LRU_HASH",
             MapKind::LruPercpuHash => "BPF_MAP_TYPE_LRU_PERCPU_HASH",
+            MapKind::SkStorage => "BPF_MAP_TYPE_SK_STORAGE",
         }
     }
 
@@ -136,6 +146,7 @@ impl MapKind {
             MapKind::PercpuArray => "percpu_array",
             MapKind::LruHash => "lru_hash",
             MapKind::LruPercpuHash => "lru_percpu_hash",
+            MapKind::SkStorage => "sk_storage",
         }
     }
 
@@ -152,6 +163,11 @@ impl MapKind {
         matches!(self, MapKind::LruHash | MapKind::LruPercpuHash)
     }
 
+    /// Whether the map is socket local storage (`BPF_MAP_TYPE_SK_STORAGE`).
+    pub fn is_sk_storage(self) -> bool {
+        matches!(self, MapKind::SkStorage)
+    }
+
     /// Whether the map is an array (u32 index keys, every index always present).
     pub fn is_array(self) -> bool {
         matches!(self, MapKind::Array | MapKind::PercpuArray)
@@ -166,7 +182,7 @@ impl fmt::Display for MapKind {
 
 /// A map type name that is not one of the supported kinds.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown map type '{name}' (expected hash, array, percpu_hash, percpu_array, lru_hash or lru_percpu_hash)")]
+#[error("unknown map type '{name}' (expected hash, array, percpu_hash, percpu_array, lru_hash, lru_percpu_hash or sk_storage)")]
 pub struct UnknownMapKind {
     /// The name that was given.
     pub name: String,
@@ -211,7 +227,7 @@ impl MapDef {
     /// The [`MapError`] that [`Map::create`] would return for this definition.
     pub fn check(&self, ncpus: u32) -> Result<(), MapError> {
         check_def(self, ncpus)?;
-        if !self.kind.is_array() {
+        if !self.kind.is_array() && !self.kind.is_sk_storage() {
             check_hash_entries(self)?;
         }
         Ok(())
@@ -296,6 +312,17 @@ pub enum MapError {
         /// The limit.
         limit: usize,
     },
+    /// An sk_storage map whose attributes `bpf_local_storage_map_alloc_check` refuses
+    /// (`EINVAL`): flags other than `BPF_F_NO_PREALLOC` (and `BPF_F_CLONE`), no
+    /// `BPF_F_NO_PREALLOC`, `max_entries` not 0, `key_size` not 4, `value_size` 0, or no
+    /// key/value BTF.
+    #[error("map '{name}': sk_storage {reason}")]
+    SkStorage {
+        /// Map name.
+        name: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// The emulated CPU count is 0 (emulator only, `EINVAL`).
     #[error("map '{name}': the emulator needs at least one CPU, got {ncpus}")]
     NoCpus {
@@ -313,6 +340,7 @@ impl MapError {
             MapError::Zero { .. }
             | MapError::ArrayKeySize { .. }
             | MapError::Flags { .. }
+            | MapError::SkStorage { .. }
             | MapError::NoCpus { .. } => Errno::EINVAL,
             MapError::LruNoPrealloc { .. } => Errno::ENOTSUPP,
             MapError::TooBig { .. } => Errno::E2BIG,
@@ -383,6 +411,7 @@ pub struct Map {
 enum Inner {
     Array(array::ArrayMap),
     Hash(hash::HashMap),
+    SkStorage(sk_storage::SkStorageMap),
 }
 
 /// `round_up(x, 8)`.
@@ -468,6 +497,9 @@ fn check_def(def: &MapDef, ncpus: u32) -> Result<(), MapError> {
         field,
     };
     let percpu = def.kind.is_percpu();
+    if def.kind.is_sk_storage() {
+        return check_sk_storage(def);
+    }
     if def.kind.is_array() {
         // array_map_alloc_check
         if def.max_entries == 0 {
@@ -546,6 +578,46 @@ fn check_def(def: &MapDef, ncpus: u32) -> Result<(), MapError> {
     Ok(())
 }
 
+/// `BPF_F_CLONE`: clone the storage to sockets accepted from a listener (sk_storage only).
+pub const BPF_F_CLONE: u32 = 0x200;
+/// The largest sk_storage value (`BPF_LOCAL_STORAGE_MAX_VALUE_SIZE`): `U16_MAX` minus the
+/// storage element header. The header size is the emulator's estimate (not measured).
+pub const BPF_LOCAL_STORAGE_MAX_VALUE_SIZE: u32 = u16::MAX as u32 - 96;
+
+/// `bpf_local_storage_map_alloc_check`, in the kernel's order.
+fn check_sk_storage(def: &MapDef) -> Result<(), MapError> {
+    let bad = |reason| MapError::SkStorage {
+        name: def.name.clone(),
+        reason,
+    };
+    if def.flags & !(BPF_F_NO_PREALLOC | BPF_F_CLONE) != 0 {
+        return Err(bad(
+            "accepts only the flags BPF_F_NO_PREALLOC and BPF_F_CLONE",
+        ));
+    }
+    if def.flags & BPF_F_NO_PREALLOC == 0 {
+        return Err(bad("needs BPF_F_NO_PREALLOC (flags 1)"));
+    }
+    if def.max_entries != 0 {
+        return Err(bad("needs max_entries 0"));
+    }
+    if def.key_size != 4 {
+        return Err(bad("needs key_size 4 (the key is a socket fd)"));
+    }
+    if def.value_size == 0 {
+        return Err(bad("needs a value_size"));
+    }
+    if def.value_size > BPF_LOCAL_STORAGE_MAX_VALUE_SIZE {
+        return Err(MapError::TooBig {
+            name: def.name.clone(),
+            field: "value_size",
+            value: def.value_size.into(),
+            limit: BPF_LOCAL_STORAGE_MAX_VALUE_SIZE.into(),
+        });
+    }
+    Ok(())
+}
+
 /// The hash table's `max_entries` limits (`htab_map_alloc`): at most 2^31 elements, and a
 /// bucket array (16-byte `struct bucket`s) whose byte count fits a u32.
 fn check_hash_entries(def: &MapDef) -> Result<(), MapError> {
@@ -599,7 +671,10 @@ impl Map {
             let up = u64::from(def.max_entries).div_ceil(u64::from(ncpus)) * u64::from(ncpus);
             def.max_entries = u32::try_from(up).unwrap_or(def.max_entries / ncpus * ncpus);
         }
-        let inner = if def.kind.is_array() {
+        let inner = if def.kind.is_sk_storage() {
+            let none = crate::sock::SocketTable::default();
+            Inner::SkStorage(sk_storage::SkStorageMap::new(&def, &none, limits)?)
+        } else if def.kind.is_array() {
             Inner::Array(array::ArrayMap::new(&def, ncpus, limits)?)
         } else {
             check_hash_entries(&def)?;
@@ -611,6 +686,38 @@ impl Map {
             Inner::Hash(hash::HashMap::new(&def, ncpus, seed, limits)?)
         };
         Ok(Map { def, ncpus, inner })
+    }
+
+    /// `BPF_MAP_CREATE` of an sk_storage map (or any other kind, for which the sockets do not
+    /// matter) over `sockets`: socket `i` is fd [`crate::sock::SOCK_FD_BASE`]` + i`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Map::create`].
+    pub fn create_with_sockets(
+        def: MapDef,
+        ncpus: u32,
+        sockets: &crate::sock::SocketTable,
+        limits: &MapLimits,
+    ) -> Result<Map, MapError> {
+        if !def.kind.is_sk_storage() {
+            return Map::create(def, ncpus, 0, limits);
+        }
+        check_def(&def, ncpus)?;
+        let inner = Inner::SkStorage(sk_storage::SkStorageMap::new(&def, sockets, limits)?);
+        Ok(Map { def, ncpus, inner })
+    }
+
+    /// The value of socket `index` in an sk_storage map (`None`: no storage, or not an
+    /// sk_storage map).
+    pub fn socket_value(&self, index: usize) -> Option<Vec<u8>> {
+        match &self.inner {
+            Inner::SkStorage(s) => match s.value_of(index)? {
+                DumpValue::Single(v) => Some(v),
+                DumpValue::PerCpu(_) => None,
+            },
+            _ => None,
+        }
     }
 
     /// The effective definition (`BPF_F_NO_COMMON_LRU` rounds `max_entries` up to a multiple
@@ -643,6 +750,7 @@ impl Map {
         match &self.inner {
             Inner::Array(a) => a.len(),
             Inner::Hash(h) => h.len(),
+            Inner::SkStorage(s) => s.len(),
         }
     }
 
@@ -671,6 +779,7 @@ impl Map {
         match &mut self.inner {
             Inner::Array(a) => a.update_sys(key, &value, flags),
             Inner::Hash(h) => h.update(key, hash::NewValue::Sys(&value), flags, cpu),
+            Inner::SkStorage(s) => s.update(key, &value, flags),
         }
     }
 
@@ -693,6 +802,8 @@ impl Map {
         match &mut self.inner {
             Inner::Array(a) => a.update_prog(key, value, flags, cpu),
             Inner::Hash(h) => h.update(key, hash::NewValue::Prog(value), flags, cpu),
+            // Programs reach socket storage through bpf_sk_storage_get, not by fd.
+            Inner::SkStorage(_) => Err(Errno::EINVAL),
         }
     }
 
@@ -707,6 +818,7 @@ impl Map {
                 }
                 h.delete(key)
             }
+            Inner::SkStorage(s) => s.delete(key),
         }
     }
 
@@ -719,6 +831,7 @@ impl Map {
         match &mut self.inner {
             Inner::Array(a) => a.lookup_prog(key, cpu),
             Inner::Hash(h) => h.lookup_prog(key, cpu),
+            Inner::SkStorage(_) => None,
         }
     }
 
@@ -730,6 +843,7 @@ impl Map {
         match &self.inner {
             Inner::Array(a) => a.lookup_sys(key),
             Inner::Hash(h) => h.lookup_sys(key),
+            Inner::SkStorage(s) => s.lookup_sys(key),
         }
     }
 
@@ -740,6 +854,7 @@ impl Map {
         match &mut self.inner {
             Inner::Array(a) => a.iter_at(cur),
             Inner::Hash(h) => h.iter_start(cur),
+            Inner::SkStorage(s) => s.iter_at(cur),
         }
     }
 
@@ -752,6 +867,10 @@ impl Map {
                 a.iter_at(cur)
             }
             Inner::Hash(h) => h.iter_next(cur),
+            Inner::SkStorage(s) => {
+                cur.index = cur.index.saturating_add(1);
+                s.iter_at(cur)
+            }
         }
     }
 
@@ -761,6 +880,7 @@ impl Map {
         match &self.inner {
             Inner::Array(a) => a.dump(),
             Inner::Hash(h) => h.dump(),
+            Inner::SkStorage(s) => s.dump(),
         }
     }
 
@@ -773,6 +893,7 @@ impl Map {
         match &self.inner {
             Inner::Array(a) => a.region_refs(),
             Inner::Hash(h) => h.region_refs(),
+            Inner::SkStorage(s) => s.region_refs(),
         }
     }
 
@@ -790,6 +911,7 @@ impl Map {
         let regions = match &mut self.inner {
             Inner::Array(a) => a.region_muts(),
             Inner::Hash(h) => h.region_muts(),
+            Inner::SkStorage(s) => s.region_muts(),
         };
         regions.into_iter().flatten().find(|r| r.starts_in(addr))
     }
@@ -810,6 +932,7 @@ impl Map {
         let regions = match &mut self.inner {
             Inner::Array(a) => a.region_muts(),
             Inner::Hash(h) => h.region_muts(),
+            Inner::SkStorage(s) => s.region_muts(),
         };
         let r = regions
             .into_iter()

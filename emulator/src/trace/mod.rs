@@ -23,7 +23,7 @@ pub mod interp;
 
 use serde::Serialize;
 
-use crate::elf::{self, ProgramKind};
+use crate::elf;
 use crate::iter::{CallRecord, TraceRequest, TracedCall};
 use crate::scenario::{prepare_with, RunOptions, Scenario, ScenarioError, SessionRun, Verdict};
 use crate::Error;
@@ -289,7 +289,7 @@ pub fn trace_calls(
     let prog = obj
         .programs
         .iter()
-        .find(|p| matches!(p.kind, ProgramKind::IterBpfMapElem))
+        .find(|p| crate::scenario::is_iter_program(&p.kind))
         .ok_or(Error::Scenario(ScenarioError::NoProgram))?;
     let texts = Texts::new(prog, &obj);
 
@@ -300,6 +300,11 @@ pub fn trace_calls(
         Verdict::Rejected(r) => {
             return Err(Error::Trace(TraceError::Rejected {
                 message: r.error.message.clone(),
+            }))
+        }
+        Verdict::NotLoaded { map_create } => {
+            return Err(Error::Trace(TraceError::NotAttached {
+                attach: format!("not loaded: map create failed: {map_create}"),
             }))
         }
     };

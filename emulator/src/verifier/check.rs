@@ -79,6 +79,7 @@ struct Pending {
 /// The verifier's working state for one program.
 pub(super) struct Verifier<'a> {
     env: &'a Env<'a>,
+    target: super::IterTarget,
     insns: Vec<Insn>,
     pub(super) log: VerifierLog,
     pub(super) max_rdonly: u32,
@@ -101,7 +102,7 @@ pub(super) struct Verifier<'a> {
 }
 
 impl<'a> Verifier<'a> {
-    pub(super) fn new(env: &'a Env<'a>) -> Self {
+    pub(super) fn new(env: &'a Env<'a>, target: super::IterTarget) -> Self {
         let insns = env
             .insns
             .chunks_exact(8)
@@ -113,6 +114,7 @@ impl<'a> Verifier<'a> {
             .collect();
         Verifier {
             env,
+            target,
             insns,
             log: VerifierLog::default(),
             max_rdonly: 0,
@@ -659,6 +661,10 @@ impl<'a> Verifier<'a> {
                 Ok(match o {
                     0 => Reg::IterMeta { off: 0 },
                     8 => Reg::BpfMap { off: 0 },
+                    16 if self.target == super::IterTarget::SkStorageMap => Reg::Sock {
+                        null_id: Some(self.new_id()),
+                        off: 0,
+                    },
                     16 => {
                         let id = self.new_id();
                         Reg::Buf {
@@ -864,6 +870,36 @@ impl<'a> Verifier<'a> {
             Reg::SeqFile { .. } => {
                 if write {
                     return Err(err(pc, Errno::EACCES, "only read is supported"));
+                }
+                Ok(Reg::Scalar(load_scalar(size)))
+            }
+            Reg::Sock { null_id, off: soff } => {
+                // check_ptr_to_btf_access: the NULL check first, then read-only, then the
+                // struct's bounds (btf_struct_access).
+                if null_id.is_some() {
+                    return Err(err(
+                        pc,
+                        Errno::EACCES,
+                        format!("R{regno} invalid mem access '{}'", base.type_name()),
+                    ));
+                }
+                if write {
+                    return Err(err(pc, Errno::EACCES, "only read is supported"));
+                }
+                let o = soff + off;
+                if o < 0 {
+                    return Err(err(
+                        pc,
+                        Errno::EACCES,
+                        format!("R{regno} is ptr_sock invalid negative access: off={o}"),
+                    ));
+                }
+                if o + sz > crate::sock::SOCK_SIZE as i64 {
+                    return Err(err(
+                        pc,
+                        Errno::EACCES,
+                        format!("access beyond struct sock at off {o} size {size}"),
+                    ));
                 }
                 Ok(Reg::Scalar(load_scalar(size)))
             }
@@ -1119,6 +1155,16 @@ impl<'a> Verifier<'a> {
                         format!("R{preg} variable stack access prohibited"),
                     ))
                 }
+            },
+            Reg::Sock { off, .. } => Reg::Sock {
+                null_id: None,
+                off: add(*off).ok_or_else(|| {
+                    err(
+                        pc,
+                        Errno::EACCES,
+                        format!("R{preg} pointer arithmetic on {} prohibited", p.type_name()),
+                    )
+                })?,
             },
             Reg::IterMeta { off } | Reg::SeqFile { off } | Reg::BpfMap { off } => {
                 let o = add(*off).ok_or_else(|| {
@@ -1703,7 +1749,9 @@ fn mark_null(st: &mut State, id: u32, null: bool) {
                 *r = Reg::Scalar(Scalar::konst(0));
             } else {
                 match r {
-                    Reg::Buf { null_id, .. } | Reg::MapValue { null_id, .. } => *null_id = None,
+                    Reg::Buf { null_id, .. }
+                    | Reg::MapValue { null_id, .. }
+                    | Reg::Sock { null_id, .. } => *null_id = None,
                     _ => {}
                 }
             }

@@ -127,9 +127,25 @@ fn insn_regs(v: &mut check::Verifier<'_>) -> Vec<[Option<String>; 11]> {
         .collect()
 }
 
+/// The iterator target a program is verified for: it decides what `ctx->key` (offset 16)
+/// is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IterTarget {
+    /// `iter/bpf_map_elem`: offset 16 is the key, `rdonly_buf_or_null`.
+    #[default]
+    MapElem,
+    /// `iter/bpf_sk_storage_map`: offset 16 is the socket, `ptr_or_null_sock`.
+    SkStorageMap,
+}
+
 /// Verifies an `iter/bpf_map_elem` program.
 pub fn verify(env: &Env<'_>) -> Result<Verified, Box<Rejected>> {
-    let mut v = check::Verifier::new(env);
+    verify_target(env, IterTarget::MapElem)
+}
+
+/// Verifies a program of the iterator `target`.
+pub fn verify_target(env: &Env<'_>, target: IterTarget) -> Result<Verified, Box<Rejected>> {
+    let mut v = check::Verifier::new(env, target);
     match v.run() {
         Ok(()) => {
             let depth = v.stack_line();

@@ -507,6 +507,14 @@ pub enum Reg {
         /// A variable offset, if one was added.
         var: Option<Scalar>,
     },
+    /// `ctx->sk` of an `iter/bpf_sk_storage_map` program: `ptr_or_null_sock(id=N)`, then
+    /// `ptr_sock()` after the NULL check (a BTF pointer, read-only, not trusted).
+    Sock {
+        /// `PTR_MAYBE_NULL`, with the id the NULL check resolves.
+        null_id: Option<u32>,
+        /// Constant offset.
+        off: i64,
+    },
     /// A map as a helper argument (`map_ptr`).
     MapPtr(MapRef),
     /// A pointer into a map value.
@@ -540,6 +548,15 @@ impl Reg {
                 if *rdonly { "rdonly_" } else { "" },
                 if null_id.is_some() { "_or_null" } else { "" }
             ),
+            // Linux prints the BTF pointer's flags only (reg_type_str drops the struct name
+            // in this message): `ptr_or_null_`, `ptr_`.
+            Reg::Sock { null_id, .. } => {
+                if null_id.is_some() {
+                    "ptr_or_null_".into()
+                } else {
+                    "ptr_".into()
+                }
+            }
             Reg::MapPtr(_) => "map_ptr".into(),
             Reg::MapValue { null_id, .. } => {
                 if null_id.is_some() {
@@ -559,7 +576,9 @@ impl Reg {
     /// Whether this pointer may be NULL.
     pub fn null_id(&self) -> Option<u32> {
         match self {
-            Reg::Buf { null_id, .. } | Reg::MapValue { null_id, .. } => *null_id,
+            Reg::Buf { null_id, .. }
+            | Reg::MapValue { null_id, .. }
+            | Reg::Sock { null_id, .. } => *null_id,
             _ => None,
         }
     }
@@ -592,6 +611,16 @@ impl fmt::Display for Reg {
                     attrs.push(format!("off={off}"));
                 }
                 write!(f, "{}({})", self.type_name(), attrs.join(","))
+            }
+            Reg::Sock { null_id, off } => {
+                let mut attrs = Vec::new();
+                if let Some(id) = null_id {
+                    attrs.push(format!("id={id}"));
+                }
+                if *off != 0 {
+                    attrs.push(format!("off={off}"));
+                }
+                write!(f, "{}sock({})", self.type_name(), attrs.join(","))
             }
             Reg::MapPtr(m) => write!(f, "map_ptr(map={},ks={},vs={})", m.name, m.ks, m.vs),
             Reg::MapValue {
