@@ -1,7 +1,9 @@
-//! Iterscope's emulator of Linux BPF map-element iterators (`SEC("iter/bpf_map_elem")`).
+//! Iterscope's emulator of Linux BPF map-element iterators (`SEC("iter/bpf_map_elem")`) and
+//! socket-local-storage iterators (`SEC("iter/bpf_sk_storage_map")`).
 //!
 //! It loads clang-compiled BPF objects ([`elf`]), models the six map types the iterator
-//! visits with Linux's iteration order and LRU eviction ([`maps`]), emulates the helpers
+//! visits with Linux's iteration order and LRU eviction, plus sk_storage over an emulated
+//! socket table ([`maps`], [`sock`]), emulates the helpers
 //! iterator programs call ([`helpers`]), runs programs on the rbpf interpreter ([`vm`]) and
 //! drives them through the kernel's `bpf_seq_read` protocol ([`iter`]). [`scenario`] runs
 //! the kernel oracle's case files end to end; [`live`] runs them a budget of program calls
