@@ -13,7 +13,7 @@ use yew::prelude::*;
 
 use crate::components::{
     mark_log, ExamplePicker, Globals, LineMark, LogMark, MapEditor, MarkKind, Output,
-    ProgramEditor, ScenarioView, Timeline, Toolbar, TracePanel,
+    ProgramEditor, ScenarioView, SocketEditor, Timeline, Toolbar, TracePanel,
 };
 use crate::engine::{self, AppError};
 use crate::examples::{self, EXAMPLES};
@@ -193,6 +193,10 @@ fn playground() -> Html {
         let store = store.clone();
         Callback::from(move |m| store.dispatch(Action::SetMap(m)))
     };
+    let on_sockets = {
+        let store = store.clone();
+        Callback::from(move |(m, s)| store.dispatch(Action::SetSockets(m, s)))
+    };
     let on_cpus = {
         let store = store.clone();
         Callback::from(move |n| store.dispatch(Action::SetCpus(n)))
@@ -340,9 +344,15 @@ fn playground() -> Html {
                     </section>
                     <section class="panel panel-map" aria-labelledby="map-heading">
                         <h2 id="map-heading">{ "Map" }</h2>
-                        <MapEditor map={Rc::new(store.workspace.scenario.map.clone())}
-                            ncpus={store.workspace.ncpus} on_change={on_map}
-                            key_fields={key_fields} value_fields={value_fields} />
+                        if store.workspace.scenario.is_socket_scenario() {
+                            <SocketEditor map={Rc::new(store.workspace.scenario.map.clone())}
+                                sockets={Rc::new(store.workspace.scenario.sockets.clone())}
+                                on_change={on_sockets} />
+                        } else {
+                            <MapEditor map={Rc::new(store.workspace.scenario.map.clone())}
+                                ncpus={store.workspace.ncpus} on_change={on_map}
+                                key_fields={key_fields} value_fields={value_fields} />
+                        }
                     </section>
                 </div>
                 <section class="panel panel-result" aria-labelledby="result-heading">

@@ -50,6 +50,19 @@ pub static EXAMPLES: &[Example] = &[
     example!("write_key_rejected", "Rejected: a store into the key"),
     example!("missing_null_check", "Rejected: no NULL check of the key"),
     example!("key_read_past_size", "Attach fails: key read past its size"),
+    example!("sk_storage_sum", "Socket storage: sum values, count IPv6"),
+    example!(
+        "sk_storage_addrs",
+        "Socket storage: print addresses (%pI4/%pI6)"
+    ),
+    example!(
+        "sk_storage_no_null_check",
+        "Rejected: socket used before its NULL check"
+    ),
+    example!(
+        "sk_storage_oob_write",
+        "Attach fails: write past the socket value"
+    ),
 ];
 
 /// The example called `name`, if there is one.

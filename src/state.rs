@@ -16,6 +16,7 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use iterscope_emulator::scenario::{MapScenario, Scenario};
+use iterscope_emulator::sock::SocketSpec;
 use iterscope_emulator::trace::Trace;
 use yew::{Reducible, UseReducerHandle};
 
@@ -398,6 +399,8 @@ pub enum Action {
     SetProgram(ProgramDoc),
     /// The map editor produced a new map.
     SetMap(MapScenario),
+    /// The socket editor produced a new sk_storage map and socket list.
+    SetSockets(MapScenario, Vec<SocketSpec>),
     /// Set the emulated CPU count (values outside [`CPU_CHOICES`] are ignored).
     SetCpus(u32),
     /// Set the first read session's read(2) size (0 or above [`MAX_READ_SIZE`] is ignored).
@@ -490,6 +493,10 @@ impl Reducible for PlaygroundState {
             }),
             Action::SetProgram(program) => self.edited(|w| w.program = program),
             Action::SetMap(map) => self.edited(|w| w.scenario.map = map),
+            Action::SetSockets(map, sockets) => self.edited(|w| {
+                w.scenario.map = map;
+                w.scenario.sockets = sockets;
+            }),
             Action::SetCpus(n) if CPU_CHOICES.contains(&n) => self.edited(|w| w.ncpus = n),
             Action::SetCpus(_) => self,
             Action::SetReadSize(n) if (1..=MAX_READ_SIZE).contains(&n) => {

@@ -275,16 +275,27 @@ impl Scenario {
     /// Parses a scenario from JSON text. An `sk_storage` map without `flags` gets
     /// `BPF_F_NO_PREALLOC` (1), the sk-oracle's default.
     pub fn from_json(text: &str) -> Result<Scenario, Error> {
-        let json = |e: serde_json::Error| Error::Scenario(ScenarioError::Json(e.to_string()));
-        let mut v: Value = serde_json::from_str(text).map_err(json)?;
-        if let Some(m) = v.get_mut("map").and_then(Value::as_object_mut) {
-            if m.get("type").and_then(Value::as_str) == Some("sk_storage")
-                && !m.contains_key("flags")
-            {
-                m.insert("flags".into(), json!(BPF_F_NO_PREALLOC));
-            }
+        // Which fields were given is read by a small probe, not a `serde_json::Value`: a
+        // second full deserialization through `Value` would double the code of every
+        // scenario type in the browser bundle.
+        #[derive(Deserialize)]
+        struct Probe {
+            map: ProbeMap,
         }
-        serde_json::from_value(v).map_err(json)
+        #[derive(Deserialize)]
+        struct ProbeMap {
+            #[serde(rename = "type")]
+            kind: String,
+            #[serde(default)]
+            flags: Option<serde::de::IgnoredAny>,
+        }
+        let json = |e: serde_json::Error| Error::Scenario(ScenarioError::Json(e.to_string()));
+        let mut sc: Scenario = serde_json::from_str(text).map_err(json)?;
+        let probe: Probe = serde_json::from_str(text).map_err(json)?;
+        if probe.map.kind == MapKind::SkStorage.name() && probe.map.flags.is_none() {
+            sc.map.flags = BPF_F_NO_PREALLOC;
+        }
+        Ok(sc)
     }
 
     /// Whether this is a socket scenario (its map is `sk_storage`).

@@ -10,6 +10,7 @@ mod map_editor;
 mod output;
 mod program_editor;
 mod scenario_view;
+mod socket_editor;
 mod timeline;
 mod toolbar;
 mod trace_panel;
@@ -24,6 +25,7 @@ pub use program_editor::{
     highlight, LineMark, MarkKind, ProgramEditor, ProgramEditorProps, TokenKind,
 };
 pub use scenario_view::{ScenarioView, ScenarioViewProps};
+pub use socket_editor::{SocketEditor, SocketEditorProps};
 pub use timeline::{Timeline, TimelineProps};
 pub use toolbar::{Toolbar, ToolbarProps};
 pub use trace_panel::{key_move, TracePanel, TracePanelProps};

@@ -287,3 +287,27 @@ test('teaching mode traces a rejected program and shows the key it corrupts', as
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('the socket editor changes what a socket-storage iterator sees', async () => {
+  const { page, errors } = await openPage(env);
+  await page.selectOption('[data-testid=example-picker]', 'sk_storage_sum');
+  const sockets = page.locator('[data-testid=socket-row]');
+  await sockets.first().waitFor();
+  assert.equal(await sockets.count(), 4);
+  await run(page);
+  const output = page.locator('[data-testid=seq-output]');
+  assert.equal(await output.textContent(), 'ipv6 sockets: 3, value sum: 6\n');
+  // Socket 0 stores 10 instead of 1; socket 1 loses its storage and is no longer visited.
+  await sockets.nth(0).locator('[data-testid=socket-storage]').fill('0a000000');
+  await sockets.nth(1).locator('[data-testid=socket-has-storage]').uncheck();
+  await page.locator('[data-testid=attach-result]').waitFor({ state: 'detached' });
+  await run(page);
+  assert.equal(await output.textContent(), 'ipv6 sockets: 2, value sum: 13\n');
+  // A value of the wrong size is refused where it was typed, and nothing is lost.
+  const bad = sockets.nth(0).locator('[data-testid=socket-storage]');
+  await bad.fill('0a00');
+  assert.match(await sockets.nth(0).textContent(), /socket 0 storage: 2 bytes, the map's value_size is 4/);
+  assert.equal(await bad.inputValue(), '0a00');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
