@@ -13,12 +13,13 @@ use yew::prelude::*;
 
 use crate::components::{
     mark_log, ExamplePicker, Globals, LineMark, LogMark, MapEditor, MarkKind, Output,
-    ProgramEditor, ScenarioView, SocketEditor, Timeline, Toolbar, TracePanel,
+    ProgramEditor, SocketEditor, Timeline, Toolbar, TracePanel,
 };
 use crate::engine::{self, AppError};
-use crate::examples::{self, EXAMPLES};
+use crate::examples::EXAMPLES;
 use crate::hooks::{
-    download, initial_state, read_file, share_url, use_autosave, use_engine, use_trace,
+    download, initial_state, read_file, share_url, use_autosave, use_engine, use_examples,
+    use_trace,
 };
 use crate::state::{Action, Goal, OutputView, PlaygroundState, RunState, StoreContext};
 use crate::workspace::{self, ProgramDoc};
@@ -30,6 +31,7 @@ pub fn app() -> Html {
     use_engine(&store);
     use_autosave(&store);
     use_trace(&store);
+    use_examples(&store);
     html! {
         <ContextProvider<StoreContext> context={store}>
             <Playground />
@@ -253,6 +255,8 @@ fn playground() -> Html {
 
     let busy = match &store.run {
         RunState::Busy { goal, .. } => Some(*goal),
+        // Loading an example's files: nothing to run yet.
+        _ if store.loading_example.is_some() => Some(Goal::Load),
         _ => None,
     };
     let live = store.live().cloned();
@@ -267,7 +271,6 @@ fn playground() -> Html {
         Err(e) => AttrValue::from(format!("; {e}")),
     };
     let marks: Rc<[LineMark]> = editor_marks(&store).into();
-    let example = store.example_name().and_then(examples::find);
     let read_size = store
         .workspace
         .scenario
@@ -340,7 +343,6 @@ fn playground() -> Html {
                         <ProgramEditor text={text} readonly={!editable} on_change={on_edit}
                             on_run={dispatch(|| Action::Run)} marks={marks}
                             focus_line={store.focus_line} />
-                        if let Some(e) = example { <ScenarioView example={e} /> }
                     </section>
                     <section class="panel panel-map" aria-labelledby="map-heading">
                         <h2 id="map-heading">{ "Map" }</h2>

@@ -499,9 +499,7 @@ mod tests {
     #[test]
     fn every_example_lists_and_the_listing_assembles() {
         for e in EXAMPLES {
-            let doc = ProgramDoc::Example {
-                name: e.name.into(),
-            };
+            let doc = Workspace::from_example(e).expect("embedded").program;
             let text = listing(&doc).unwrap_or_else(|err| panic!("{}: {err}", e.name));
             assert!(text.contains("\"iter/bpf_"), "{}", e.name);
             let asm = ProgramDoc::Asm {

@@ -234,9 +234,12 @@ pub struct PlaygroundState {
     pub trace: Option<TraceState>,
     /// Teaching mode: trace programs the verifier rejects (Linux never runs them).
     pub no_verify: bool,
+    /// The example being loaded (its files are fetched), if any.
+    pub loading_example: Option<String>,
     next_task: u64,
 }
 
+#[cfg(feature = "embed-examples")]
 impl Default for PlaygroundState {
     fn default() -> Self {
         Self::with_workspace(Workspace::default_example(), None)
@@ -256,6 +259,7 @@ impl PlaygroundState {
             focus_line: None,
             trace: None,
             no_verify: false,
+            loading_example: None,
             next_task: 1,
         }
     }
@@ -271,6 +275,19 @@ impl PlaygroundState {
             }),
             _ => None,
         }
+    }
+
+    /// A page that shows an empty program while example `name` loads.
+    pub fn loading(name: &str) -> Self {
+        Self {
+            loading_example: Some(name.to_owned()),
+            ..Self::with_workspace(Workspace::placeholder(), None)
+        }
+    }
+
+    /// The example whose files the example effect should load now, if any.
+    pub fn example_request(&self) -> Option<String> {
+        self.loading_example.clone()
     }
 
     /// The trace the trace effect should produce now, if any.
@@ -308,10 +325,9 @@ impl PlaygroundState {
 
     /// The selected example's name, when the program is one.
     pub fn example_name(&self) -> Option<&str> {
-        match &self.workspace.program {
-            ProgramDoc::Example { name } => Some(name),
-            _ => None,
-        }
+        self.loading_example
+            .as_deref()
+            .or(self.workspace.example.as_deref())
     }
 
     fn take_task(&self) -> (u64, u64) {
@@ -390,8 +406,16 @@ impl PartialEq for EngineTask {
 /// Everything that can happen to the page.
 #[derive(Debug, Clone)]
 pub enum Action {
-    /// Load the built-in example with this name and its scenario (unknown names are ignored).
+    /// Load the example with this name and its scenario (unknown names are ignored); its
+    /// files arrive with [`Action::ExampleLoaded`].
     SelectExample(String),
+    /// An example's files, or why they could not be loaded.
+    ExampleLoaded {
+        /// The example.
+        name: String,
+        /// Its files.
+        result: Result<Box<examples::ExampleFiles>, String>,
+    },
     /// The editor's text changed: the program becomes that assembly.
     EditAssembly(String),
     /// Replace the program (an uploaded object, an imported `.s`, or the object's
@@ -468,20 +492,34 @@ impl Reducible for PlaygroundState {
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         match action {
             Action::SelectExample(name) => {
-                if self.example_name() == Some(name.as_str()) {
+                if self.example_name() == Some(name.as_str()) || examples::find(&name).is_none() {
+                    return self;
+                }
+                Rc::new(Self {
+                    loading_example: Some(name),
+                    run: RunState::Idle,
+                    trace: None,
+                    selected_call: None,
+                    ..(*self).clone()
+                })
+            }
+            Action::ExampleLoaded { name, result } => {
+                if self.loading_example.as_deref() != Some(name.as_str()) {
                     return self;
                 }
                 let Some(example) = examples::find(&name) else {
                     return self;
                 };
-                match Workspace::from_example(example) {
-                    Ok(ws) => {
-                        let ncpus = self.workspace.ncpus;
-                        self.edited(|w| {
-                            *w = Workspace { ncpus, ..ws };
-                        })
+                let done = Rc::new(Self {
+                    loading_example: None,
+                    ..(*self).clone()
+                });
+                match result {
+                    Ok(files) => {
+                        let ncpus = done.workspace.ncpus;
+                        done.edited(|w| *w = Workspace::from_example_files(example, &files, ncpus))
                     }
-                    Err(e) => self.with_notice(true, e.to_string()),
+                    Err(e) => done.with_notice(true, e),
                 }
             }
             Action::EditAssembly(text) => self.edited(|w| {
@@ -490,8 +528,12 @@ impl Reducible for PlaygroundState {
                     other => asm_name(&other.file_name()),
                 };
                 w.program = ProgramDoc::Asm { name, text };
+                w.example = None;
             }),
-            Action::SetProgram(program) => self.edited(|w| w.program = program),
+            Action::SetProgram(program) => self.edited(|w| {
+                w.program = program;
+                w.example = None;
+            }),
             Action::SetMap(map) => self.edited(|w| w.scenario.map = map),
             Action::SetSockets(map, sockets) => self.edited(|w| {
                 w.scenario.map = map;
@@ -506,7 +548,10 @@ impl Reducible for PlaygroundState {
                 })
             }
             Action::SetReadSize(_) => self,
-            Action::Import(Imported::Program(program)) => self.edited(|w| w.program = program),
+            Action::Import(Imported::Program(program)) => self.edited(|w| {
+                w.program = program;
+                w.example = None;
+            }),
             Action::Import(Imported::Scenario(sc)) => self.edited(|w| {
                 let program = w.scenario.program.clone();
                 w.scenario = Scenario { program, ..*sc };
@@ -712,6 +757,16 @@ mod tests {
         Rc::new(PlaygroundState::default())
     }
 
+    /// Picks an example and delivers its (embedded) files, as the example effect would.
+    fn select(s: Rc<PlaygroundState>, name: &str) -> Rc<PlaygroundState> {
+        let s = s.reduce(Action::SelectExample(name.into()));
+        assert_eq!(s.example_request().as_deref(), Some(name));
+        s.reduce(Action::ExampleLoaded {
+            name: name.into(),
+            result: examples::embedded(name).map(Box::new),
+        })
+    }
+
     fn task_of(s: &PlaygroundState) -> EngineTask {
         s.engine_task().expect("a pending engine task")
     }
@@ -799,6 +854,43 @@ mod tests {
     }
 
     #[test]
+    fn examples_load_before_they_replace_the_work() {
+        let s = start().reduce(Action::SelectExample("array_sum".into()));
+        assert_eq!(s.example_name(), Some("array_sum"));
+        assert_eq!(
+            s.workspace.example.as_deref(),
+            Some("hash_dump"),
+            "not replaced yet"
+        );
+        let late = Action::ExampleLoaded {
+            name: "missing_null_check".into(),
+            result: examples::embedded("missing_null_check").map(Box::new),
+        };
+        assert!(
+            Rc::ptr_eq(&s, &s.clone().reduce(late)),
+            "only the requested one counts"
+        );
+        let failed = s.clone().reduce(Action::ExampleLoaded {
+            name: "array_sum".into(),
+            result: Err("cannot load examples/array_sum.json: HTTP 404".into()),
+        });
+        assert!(failed.loading_example.is_none());
+        assert!(failed
+            .notice
+            .as_ref()
+            .is_some_and(|n| n.is_error && n.text.contains("404")));
+        assert_eq!(failed.workspace, s.workspace, "the work is kept");
+        let loaded = select(start(), "array_sum");
+        assert_eq!(loaded.workspace.example.as_deref(), Some("array_sum"));
+        assert_eq!(loaded.workspace.program.file_name(), "array_sum.bpf.o");
+        let edited = loaded.reduce(Action::EditAssembly("exit\n".into()));
+        assert_eq!(
+            edited.workspace.example, None,
+            "edited work is no longer the example"
+        );
+    }
+
+    #[test]
     fn stale_engine_messages_are_dropped() {
         let busy = start().reduce(Action::Run);
         let old = task_of(&busy);
@@ -828,7 +920,7 @@ mod tests {
         let big_reads = four.reduce(Action::SetReadSize(64));
         assert_eq!(big_reads.workspace.scenario.reads[0].read_size, 64);
         let other = examples::EXAMPLES[1].name;
-        let switched = big_reads.reduce(Action::SelectExample(other.into()));
+        let switched = select(big_reads, other);
         assert_eq!(switched.example_name(), Some(other));
         assert_eq!(switched.workspace.ncpus, 4, "the CPU choice stays");
     }
@@ -845,7 +937,7 @@ mod tests {
 
     #[test]
     fn rejected_examples_stop_at_the_verifier() {
-        let s = start().reduce(Action::SelectExample("write_key_rejected".into()));
+        let s = select(start(), "write_key_rejected");
         let s = perform(s.reduce(Action::Run));
         let live = s.live().expect("a verdict");
         let view = live.view();

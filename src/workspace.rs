@@ -4,10 +4,11 @@
 //! A [`Workspace`] serialises to versioned JSON ([`Workspace::to_json`] /
 //! [`Workspace::from_json`], checked against [`FORMAT_VERSION`]); a share link is that JSON
 //! compressed with raw DEFLATE and written in unpadded base64url ([`share_code`] /
-//! [`from_share_code`]), which fits in a URL fragment. Programs are assembly text, an uploaded
-//! object (kept as bytes, base64 in JSON) or one of the built-in examples by name (short
-//! links). Scenario import and export use the CLI's format: the scenario JSON whose `program`
-//! names a `.s` or `.o` file next to it ([`export_files`], [`import_file`]).
+//! [`from_share_code`]), which fits in a URL fragment. Programs are assembly text or an object
+//! (uploaded, or an example's; kept as bytes, base64 in JSON); `example` remembers which
+//! example the work started from. Scenario import and export use the CLI's format: the
+//! scenario JSON whose `program` names a `.s` or `.o` file next to it ([`export_files`],
+//! [`import_file`]).
 //!
 //! Not here: the browser's storage and location (see [`crate::hooks`]), running anything.
 
@@ -46,9 +47,6 @@ pub enum WorkspaceError {
     /// The share code does not inflate.
     #[error("share link: the data is damaged ({0})")]
     Inflate(String),
-    /// The document names an example this page does not have.
-    #[error("unknown example {0:?}")]
-    UnknownExample(String),
     /// A file that is neither a scenario, assembly nor an object.
     #[error("{name}: {what}")]
     File {
@@ -61,13 +59,8 @@ pub enum WorkspaceError {
 
 /// The program of a workspace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ProgramDoc {
-    /// One of the built-in examples (its prebuilt object).
-    Example {
-        /// The example's name.
-        name: String,
-    },
     /// Assembly typed or imported by the user.
     Asm {
         /// File name (`prog.s`), used in exports and error messages.
@@ -75,7 +68,7 @@ pub enum ProgramDoc {
         /// The text.
         text: String,
     },
-    /// An uploaded clang-built object.
+    /// A clang-built object (uploaded, or an example's).
     Object {
         /// File name (`prog.bpf.o`).
         name: String,
@@ -89,16 +82,13 @@ impl ProgramDoc {
     /// The program's file name.
     pub fn file_name(&self) -> String {
         match self {
-            ProgramDoc::Example { name } => examples::find(name)
-                .map_or_else(|| format!("{name}.bpf.o"), |e| e.object_name.to_owned()),
             ProgramDoc::Asm { name, .. } | ProgramDoc::Object { name, .. } => name.clone(),
         }
     }
 
-    /// The object bytes when the program is an object (uploaded or built in).
+    /// The object bytes when the program is an object.
     pub fn object_bytes(&self) -> Option<&[u8]> {
         match self {
-            ProgramDoc::Example { name } => examples::find(name).map(|e| e.object),
             ProgramDoc::Object { bytes, .. } => Some(bytes),
             ProgramDoc::Asm { .. } => None,
         }
@@ -116,34 +106,56 @@ pub struct Workspace {
     pub scenario: Scenario,
     /// Emulated possible CPUs.
     pub ncpus: u32,
+    /// The example the work started from, while the program is still its object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<String>,
 }
 
 impl Workspace {
-    /// The workspace of a built-in example with its scenario.
-    pub fn from_example(example: &examples::Example) -> Result<Workspace, WorkspaceError> {
-        let scenario = Scenario::from_json(example.scenario_json)
-            .map_err(|e| WorkspaceError::Json(format!("{}: {e}", example.name)))?;
-        Ok(Workspace {
+    /// The workspace of an example from its loaded files, with `ncpus` CPUs.
+    pub fn from_example_files(
+        example: &examples::Example,
+        files: &examples::ExampleFiles,
+        ncpus: u32,
+    ) -> Workspace {
+        Workspace {
             version: FORMAT_VERSION,
-            program: ProgramDoc::Example {
-                name: example.name.to_owned(),
+            program: ProgramDoc::Object {
+                name: example.object_name.to_owned(),
+                bytes: files.object.to_vec(),
             },
-            scenario,
-            ncpus: 2,
-        })
+            scenario: files.scenario.clone(),
+            ncpus,
+            example: Some(example.name.to_owned()),
+        }
     }
 
-    /// The first example's workspace: what a new visitor sees.
-    pub fn default_example() -> Workspace {
-        let example = examples::default_example();
-        Workspace::from_example(example).unwrap_or_else(|_| Workspace {
+    /// What the page holds while the first example loads: an empty program.
+    pub fn placeholder() -> Workspace {
+        Workspace {
             version: FORMAT_VERSION,
-            program: ProgramDoc::Example {
-                name: example.name.to_owned(),
+            program: ProgramDoc::Asm {
+                name: "prog.s".into(),
+                text: String::new(),
             },
-            scenario: fallback_scenario(example.object_name),
+            scenario: fallback_scenario("prog.s"),
             ncpus: 2,
-        })
+            example: None,
+        }
+    }
+
+    /// The workspace of an embedded example (feature `embed-examples`).
+    #[cfg(feature = "embed-examples")]
+    pub fn from_example(example: &examples::Example) -> Result<Workspace, WorkspaceError> {
+        let files = examples::embedded(example.name).map_err(WorkspaceError::Json)?;
+        Ok(Workspace::from_example_files(example, &files, 2))
+    }
+
+    /// The first example's workspace (feature `embed-examples`).
+    #[cfg(feature = "embed-examples")]
+    pub fn default_example() -> Workspace {
+        Workspace::from_example(examples::default_example())
+            .unwrap_or_else(|_| Workspace::placeholder())
     }
 
     /// Versioned JSON.
@@ -165,12 +177,15 @@ impl Workspace {
                 found: head.version,
             });
         }
-        let ws: Workspace =
+        let mut ws: Workspace =
             serde_json::from_str(text).map_err(|e| WorkspaceError::Json(e.to_string()))?;
-        if let ProgramDoc::Example { name } = &ws.program {
-            if examples::find(name).is_none() {
-                return Err(WorkspaceError::UnknownExample(name.clone()));
-            }
+        if ws
+            .example
+            .as_deref()
+            .is_some_and(|n| examples::find(n).is_none())
+        {
+            // An example this page does not list: the program (an object) is still here.
+            ws.example = None;
         }
         Ok(ws)
     }
@@ -413,8 +428,12 @@ mod tests {
     fn every_example_makes_a_workspace() {
         for e in examples::EXAMPLES {
             let ws = Workspace::from_example(e).expect("example scenario parses");
-            assert_eq!(ws.program.object_bytes(), Some(e.object));
+            assert!(ws
+                .program
+                .object_bytes()
+                .is_some_and(|b| b.starts_with(b"\x7fELF")));
             assert_eq!(ws.program.file_name(), e.object_name);
+            assert_eq!(ws.example.as_deref(), Some(e.name));
         }
     }
 
@@ -438,10 +457,13 @@ mod tests {
         let mut ws = asm_workspace();
         ws.program = ProgramDoc::Object {
             name: "x.bpf.o".into(),
-            bytes: examples::default_example().object.to_vec(),
+            bytes: b"\x7fELF-not-really".to_vec(),
         };
         let json = ws.to_json();
-        assert!(json.contains("\"kind\":\"object\""));
+        assert!(
+            json.contains("\"object\":{\"name\":\"x.bpf.o\",\"bytes\":\"f0VMR"),
+            "{json}"
+        );
         assert_eq!(Workspace::from_json(&json), Ok(ws));
     }
 
@@ -477,14 +499,15 @@ mod tests {
     }
 
     #[test]
-    fn unknown_examples_are_refused() {
-        let json = Workspace::default_example()
-            .to_json()
-            .replace(examples::default_example().name, "no_such_example");
-        assert_eq!(
-            Workspace::from_json(&json),
-            Err(WorkspaceError::UnknownExample("no_such_example".into()))
+    fn unknown_examples_are_forgotten_but_the_program_kept() {
+        let ws = Workspace::default_example();
+        let json = ws.to_json().replace(
+            &format!("\"example\":\"{}\"", examples::default_example().name),
+            "\"example\":\"no_such_example\"",
         );
+        let back = Workspace::from_json(&json).expect("still a workspace");
+        assert_eq!(back.example, None);
+        assert_eq!(back.program, ws.program);
     }
 
     #[test]
@@ -503,7 +526,7 @@ mod tests {
         );
         let ex = Workspace::default_example();
         let files = export_files(&ex);
-        assert_eq!(files[1].bytes, examples::default_example().object);
+        assert_eq!(Some(files[1].bytes.as_slice()), ex.program.object_bytes());
         assert!(matches!(
             import_file("hash_dump.bpf.o", &files[1].bytes),
             Ok(Imported::Program(ProgramDoc::Object { .. }))

@@ -12,7 +12,7 @@ use std::time::Duration;
 use iterscope_web::components::{ExamplePicker, ExamplePickerProps};
 use iterscope_web::engine;
 use iterscope_web::examples::{self, EXAMPLES};
-use iterscope_web::workspace::{ProgramDoc, Workspace};
+use iterscope_web::workspace::Workspace;
 use iterscope_web::App;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -90,8 +90,10 @@ fn expected_output(example: &examples::Example) -> (String, usize) {
 async fn pick(root: &Element, example: &examples::Example) {
     let picker = wait_for(root, "[data-testid=example-picker]", |_| true).await;
     select(&picker, example.name);
-    wait_for(root, "[data-testid=source]", |e| {
-        e.text_content().as_deref() == Some(example.source)
+    let ws = Workspace::from_example(example).expect("the example's workspace");
+    let listing = engine::listing(&ws.program).expect("the listing");
+    wait_for(root, "[data-testid=program-editor]", |e| {
+        e.unchecked_ref::<HtmlTextAreaElement>().value() == listing
     })
     .await;
 }
@@ -109,13 +111,13 @@ async fn app_lists_every_example_and_shows_the_first_listing() {
     let names: Vec<&str> = EXAMPLES.iter().map(|e| e.name).collect();
     assert_eq!(values, names);
 
-    let editor = wait_for(&root, "[data-testid=program-editor]", |_| true).await;
-    let text = editor.unchecked_ref::<HtmlTextAreaElement>().value();
-    let expected = engine::listing(&ProgramDoc::Example {
-        name: examples::default_example().name.into(),
+    // The first example loads and its listing fills the editor.
+    let ws = Workspace::from_example(examples::default_example()).expect("the workspace");
+    let expected = engine::listing(&ws.program).expect("the listing");
+    wait_for(&root, "[data-testid=program-editor]", |e| {
+        e.unchecked_ref::<HtmlTextAreaElement>().value() == expected
     })
-    .expect("the listing");
-    assert_eq!(text, expected);
+    .await;
 }
 
 #[wasm_bindgen_test]

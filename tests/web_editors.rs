@@ -305,6 +305,8 @@ fn hash_map(entries: Entries) -> MapScenario {
         flags: 64,
         entries,
         ops: Vec::new(),
+        storage: Vec::new(),
+        btf: None,
         key_type: None,
         value_type: None,
     }

@@ -9,7 +9,6 @@ mod globals;
 mod map_editor;
 mod output;
 mod program_editor;
-mod scenario_view;
 mod socket_editor;
 mod timeline;
 mod toolbar;
@@ -24,7 +23,6 @@ pub use output::{Output, OutputProps};
 pub use program_editor::{
     highlight, LineMark, MarkKind, ProgramEditor, ProgramEditorProps, TokenKind,
 };
-pub use scenario_view::{ScenarioView, ScenarioViewProps};
 pub use socket_editor::{SocketEditor, SocketEditorProps};
 pub use timeline::{Timeline, TimelineProps};
 pub use toolbar::{Toolbar, ToolbarProps};

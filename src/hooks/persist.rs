@@ -8,6 +8,7 @@
 
 use yew::prelude::*;
 
+use crate::examples;
 use crate::state::{Action, Notice, PlaygroundState, StoreContext};
 use crate::workspace::{self, Workspace, SHARE_PREFIX, STORAGE_KEY};
 
@@ -62,37 +63,46 @@ pub fn initial_state() -> PlaygroundState {
     from_storage()
 }
 
+/// A first visit: the default example, loading.
+fn first_visit() -> PlaygroundState {
+    PlaygroundState::loading(examples::default_example().name)
+}
+
 fn from_storage() -> PlaygroundState {
     let Some(store) = storage() else {
-        return PlaygroundState::default();
+        return first_visit();
     };
     match store.get_item(STORAGE_KEY) {
         Ok(Some(text)) => match Workspace::from_json(&text) {
             Ok(ws) => PlaygroundState::with_workspace(ws, None),
             Err(e) => {
                 let _ = store.set_item(UNREADABLE_KEY, &text);
-                PlaygroundState::with_workspace(
-                    Workspace::default_example(),
-                    notice(
-                        true,
-                        format!(
-                            "Your saved work could not be read ({e}); it is kept in \
-                             localStorage under \"{UNREADABLE_KEY}\"."
-                        ),
+                let mut s = first_visit();
+                s.notice = notice(
+                    true,
+                    format!(
+                        "Your saved work could not be read ({e}); it is kept in \
+                         localStorage under \"{UNREADABLE_KEY}\"."
                     ),
-                )
+                );
+                s
             }
         },
-        _ => PlaygroundState::default(),
+        _ => first_visit(),
     }
 }
 
-/// Saves the workspace whenever it changes.
+/// Saves the workspace whenever it changes (not while the page waits for an example, whose
+/// placeholder must not overwrite the saved work).
 #[hook]
 pub fn use_autosave(store: &StoreContext) {
     let ws = store.workspace.clone();
+    let loading = store.loading_example.is_some();
     let dispatcher = store.dispatcher();
-    use_effect_with(ws, move |ws| {
+    use_effect_with((ws, loading), move |(ws, loading)| {
+        if *loading {
+            return;
+        }
         if let Some(s) = storage() {
             if let Err(e) = s.set_item(STORAGE_KEY, &ws.to_json()) {
                 dispatcher.dispatch(Action::Notify {
