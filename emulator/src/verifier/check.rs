@@ -276,7 +276,9 @@ impl<'a> Verifier<'a> {
     }
 
     pub(super) fn run(&mut self) -> Result<(), VerifyError> {
+        self.subprog_lines();
         self.check_cfg()?;
+        self.live_regs_table();
         let mut init = State {
             frames: vec![Frame::new(0, 0)],
         };
@@ -441,6 +443,47 @@ impl<'a> Verifier<'a> {
                 self.log
                     .line(&format!("; {} @ {file}:{}", l.source.trim(), l.line));
             }
+        }
+    }
+
+    /// `func#0 @0`, then `func#N @start` for each bpf-to-bpf call target, as Linux's
+    /// verbose log opens.
+    fn subprog_lines(&mut self) {
+        let n = self.insns.len() as i64;
+        let mut starts: Vec<i64> = self
+            .insns
+            .iter()
+            .enumerate()
+            .filter(|(_, ins)| ins.op == 0x85 && ins.src == 1)
+            .map(|(i, ins)| i as i64 + 1 + i64::from(ins.imm))
+            .filter(|t| (1..n).contains(t))
+            .collect();
+        starts.sort_unstable();
+        starts.dedup();
+        self.log.line("func#0 @0");
+        for (k, start) in starts.iter().enumerate() {
+            self.log.line(&format!("func#{} @{start}", k + 1));
+        }
+    }
+
+    /// The `Live regs before insn:` table (see [`super::liveness`]).
+    fn live_regs_table(&mut self) {
+        let params = |id: u32| proto(id).map(|p| p.args.len());
+        let live = super::liveness::live_before(&self.insns, &params);
+        let loops = super::liveness::loops(&self.insns);
+        self.log.line("Live regs before insn:");
+        let mut i = 0;
+        while i < self.insns.len() {
+            let text = self.insn_text(i);
+            let body = text.split_once(": ").map_or(text.as_str(), |(_, b)| b);
+            let mask = super::liveness::mask(live[i]);
+            // Instructions in a loop carry its number before the index.
+            let line = match loops[i] {
+                0 => format!("{i:>7}: {mask} {body}"),
+                l => format!("{l:>3}{i:>4}: {mask} {body}"),
+            };
+            self.log.line(&line);
+            i += if self.insns[i].op == 0x18 { 2 } else { 1 };
         }
     }
 

@@ -21,6 +21,7 @@
 //! spin locks, dynptrs, and every program type other than `iter/bpf_map_elem`.
 
 mod check;
+mod liveness;
 pub mod state;
 
 use std::collections::HashMap;
