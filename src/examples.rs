@@ -70,6 +70,10 @@ pub static EXAMPLES: &[Example] = &[
         "sk_storage_oob_write",
         "Attach fails: write past the socket value"
     ),
+    example!(
+        "sk_storage_delete_all",
+        "Socket storage: delete it all (helpers)"
+    ),
 ];
 
 /// The example called `name`, if there is one.
@@ -128,6 +132,7 @@ mod embedded {
         "sk_storage_addrs",
         "sk_storage_no_null_check",
         "sk_storage_oob_write",
+        "sk_storage_delete_all",
     );
 }
 

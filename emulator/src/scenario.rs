@@ -489,6 +489,7 @@ fn map_kind_of(type_id: u32) -> Option<MapKind> {
         MapKind::PercpuArray,
         MapKind::LruHash,
         MapKind::LruPercpuHash,
+        MapKind::SkStorage,
     ]
     .into_iter()
     .find(|k| k.bpf_map_type() == type_id)
@@ -855,10 +856,24 @@ pub(crate) fn prepare_with(
             flags: spec.map_flags,
             name: spec.name.clone(),
         };
-        maps.push(
+        let map = if kind.is_sk_storage() {
+            Map::create_with_sockets(def, ncpus, &sockets, &opts.limits)
+        } else {
             Map::create(def, ncpus, seed, &opts.limits)
-                .map_err(|e| Error::Scenario(ScenarioError::MapCreate(e.to_string())))?,
-        );
+        };
+        maps.push(map.map_err(|e| Error::Scenario(ScenarioError::MapCreate(e.to_string())))?);
+    }
+    if let Some(i) = (1..maps.len()).find(|&i| aliases_iter_map(&maps, i)) {
+        if maps[i].def().value_size != maps[0].def().value_size {
+            return Err(field(
+                "map.value_size",
+                format!(
+                    "the object's sk_storage map {:?} has value_size {}: the iterated map of that name must match",
+                    maps[i].def().name,
+                    maps[i].def().value_size
+                ),
+            ));
+        }
     }
     let globals_base = maps.len();
     for g in &obj.globals {
@@ -889,6 +904,7 @@ pub(crate) fn prepare_with(
     let mut patches = Vec::with_capacity(prog.relocs.len());
     for r in &prog.relocs {
         let value = match r.target {
+            RelocTarget::Map(i) if aliases_iter_map(&world.maps, 1 + i) => world.model_addr(0),
             RelocTarget::Map(i) => world.model_addr(1 + i),
             RelocTarget::Global { global, offset } => {
                 let m = world.maps.get_mut(globals_base + global).ok_or_else(|| {
@@ -1034,6 +1050,21 @@ pub(crate) fn prepare_with(
         side_map,
         sk_values: None,
     })
+}
+
+/// Whether object map `i` of `maps` is the iterated map (`maps[0]`): an sk_storage map of
+/// the object named like the scenario's sk_storage map is that map, as if user space had
+/// given the object its fd (`bpf_map__reuse_fd`) and attached the iterator to it, the way
+/// the selftests attach to the skeleton's `sk_stg_map`. Its own copy stays empty and
+/// unused (and is not reported).
+fn aliases_iter_map(maps: &[Map], i: usize) -> bool {
+    let (Some(iter), Some(m)) = (maps.first(), maps.get(i)) else {
+        return false;
+    };
+    i > 0
+        && iter.def().kind.is_sk_storage()
+        && m.def().kind.is_sk_storage()
+        && m.def().name == iter.def().name
 }
 
 /// Whether a program kind is an iterator this emulator runs.
@@ -1294,9 +1325,9 @@ fn object_map_dumps(
 ) -> Vec<(String, MapDump)> {
     let maps = &machine.world().maps;
     let end = maps.len().saturating_sub(nglobals);
-    maps.get(1..end)
-        .unwrap_or_default()
-        .iter()
+    (1..end)
+        .filter(|&i| !aliases_iter_map(maps, i))
+        .filter_map(|i| maps.get(i))
         .filter(|m| max_entries > 0 && m.def().max_entries <= max_entries)
         .map(|m| (m.def().name.clone(), m.dump()))
         .collect()

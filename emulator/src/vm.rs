@@ -552,6 +552,8 @@ helper_fns! {
     ids::BPF_FUNC_SEQ_PRINTF => h_seq_printf,
     ids::BPF_FUNC_SEQ_WRITE => h_seq_write,
     ids::BPF_FUNC_SNPRINTF => h_snprintf,
+    ids::BPF_FUNC_SK_STORAGE_GET => h_sk_storage_get,
+    ids::BPF_FUNC_SK_STORAGE_DELETE => h_sk_storage_delete,
 }
 
 /// An rbpf VM for one [`Code`], with helpers and guest regions registered.

@@ -325,3 +325,23 @@ fn atomic_count_numbers_elements_with_fetch_and_add() {
         iterscope_emulator::trace::EngineKind::Tracer
     );
 }
+
+#[test]
+fn sk_storage_delete_all_empties_the_iterated_map() {
+    let r = report("sk_storage_delete_all");
+    assert_eq!((r.load.as_str(), r.attach.as_deref()), ("ok", Some("ok")));
+    let mut lines: Vec<&str> = std::str::from_utf8(r.output()).unwrap().lines().collect();
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        [
+            "deleted 3",
+            "port 28421 delete 0",
+            "port 28422 delete 0",
+            "port 28423 delete 0"
+        ]
+    );
+    assert_eq!(r.reads[1].bytes, b"deleted 3\n");
+    let after = r.sk_map_after.as_ref().expect("dump_map_after");
+    assert!(after.iter().all(Option::is_none), "{after:?}");
+}

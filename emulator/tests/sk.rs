@@ -304,3 +304,137 @@ fn bad_socket_scenarios_name_the_field() {
     let e = run_scenario(&sc, &obj, "prog", &RunOptions::default()).unwrap_err();
     assert!(e.to_string().contains("sockets[0].family"), "{e}");
 }
+
+fn delete_all() -> (Scenario, Vec<u8>) {
+    let text =
+        std::fs::read_to_string(root().join("../examples/sk_storage_delete_all.json")).unwrap();
+    (
+        Scenario::from_json(&text).unwrap(),
+        std::fs::read(example("sk_storage_delete_all")).unwrap(),
+    )
+}
+
+/// The selftest `bpf_sk_storage_delete` (prog_tests/bpf_iter.c): an iterator that deletes
+/// each visited socket's storage from the iterated map empties it, and every other element
+/// is still visited (the walk survives deleting the current one).
+#[test]
+fn an_iterator_deleting_each_socket_empties_the_map() {
+    let (sc, obj) = delete_all();
+    let opts = RunOptions {
+        record_calls: true,
+        dump_map_max: 16,
+        ..RunOptions::default()
+    };
+    let r = run_scenario(&sc, &obj, "prog", &opts).unwrap();
+    let v = r.to_json();
+    assert_eq!(
+        (v["load"].as_str(), v["attach"].as_str()),
+        (Some("ok"), Some("ok"))
+    );
+    assert_eq!(
+        sorted_lines(&v["reads"][0]["text"]),
+        [
+            "deleted 3",
+            "port 28421 delete 0",
+            "port 28422 delete 0",
+            "port 28423 delete 0",
+        ]
+    );
+    // The second session visits nothing: only the final call.
+    assert_eq!(v["reads"][1]["text"], "deleted 3\n");
+    for (i, e) in v["map_after"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(e["value"], Value::Null, "socket {i}");
+        assert_eq!(e["error"], "No such file or directory (ENOENT)");
+    }
+    // bpf_sk_storage_get with F_CREATE on the other map, sk_seen: zero-filled storage
+    // created on the first visit, incremented once; keyed by the sockets' fds 3, 4, 5.
+    let (name, seen) = &r.object_maps[0];
+    assert_eq!(name, "sk_seen");
+    let mut seen: Vec<(Vec<u8>, Vec<u8>)> = seen
+        .iter()
+        .map(|(k, v)| match v {
+            iterscope_emulator::maps::DumpValue::Single(b) => (k.clone(), b.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        (3u32..6)
+            .map(|fd| (fd.to_le_bytes().to_vec(), 1u32.to_le_bytes().to_vec()))
+            .collect::<Vec<_>>()
+    );
+    // Each call's key is the visited socket's fd (the map's user-space key), the helper
+    // calls show get returning a pointer and delete returning 0.
+    let first: Vec<_> = r.calls.iter().filter(|c| !c.is_stop).collect();
+    assert_eq!(first.len(), 3);
+    let mut keys: Vec<u32> = first
+        .iter()
+        .map(|c| u32::from_le_bytes(c.key.as_deref().unwrap().try_into().unwrap()))
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, [3, 4, 5]);
+    for c in &first {
+        let ids: Vec<(u32, bool)> = c.helpers.iter().map(|h| (h.id, h.ret == 0)).collect();
+        assert_eq!(&ids[..2], &[(107, false), (108, true)], "{ids:?}");
+    }
+}
+
+/// Helper return values outside the happy path: get without F_CREATE on a socket without
+/// storage is NULL, delete of absent storage is -ENOENT, unknown flags give NULL.
+#[test]
+fn sk_storage_helpers_follow_linux_return_values() {
+    use iterscope_emulator::asm::{assemble, write_object};
+    // For each socket: r8 = get(other, sk, NULL, 0); r9 = delete(other, sk);
+    // r7 = get(other, sk, NULL, 3 /* unknown flag */); then print the three.
+    let src = r#"
+.map other, type=sk_storage, key=4, value=4, max_entries=0, flags=1
+.rodata
+fmt:
+    .asciz "%lx %ld %lx\n"
+.section "iter/bpf_sk_storage_map"
+prog:
+    r6 = r1
+    r2 = *(u64 *)(r6 +16)
+    if r2 == 0x0 goto out
+    r1 = map[other]
+    r3 = 0
+    r4 = 0
+    call bpf_sk_storage_get
+    *(u64 *)(r10 -24) = r0
+    r1 = map[other]
+    r2 = *(u64 *)(r6 +16)
+    if r2 == 0x0 goto out
+    call bpf_sk_storage_delete
+    *(u64 *)(r10 -16) = r0
+    r1 = map[other]
+    r2 = *(u64 *)(r6 +16)
+    if r2 == 0x0 goto out
+    r3 = 0
+    r4 = 3
+    call bpf_sk_storage_get
+    *(u64 *)(r10 -8) = r0
+    r1 = *(u64 *)(r6 +0)
+    r1 = *(u64 *)(r1 +0)
+    r2 = fmt ll
+    r3 = 13
+    r4 = r10
+    r4 += -24
+    r5 = 24
+    call bpf_seq_printf
+out:
+    r0 = 0
+    exit
+"#;
+    let obj = write_object(&assemble(src).unwrap());
+    let sc = Scenario::from_json(
+        r#"{"program":"p","sockets":[{"family":"inet","type":"stream"}],
+        "map":{"type":"sk_storage","value_size":4,"storage":[{"socket":0,"value":"01000000"}]}}"#,
+    )
+    .unwrap();
+    let v = run_scenario(&sc, &obj, "prog", &RunOptions::default())
+        .unwrap()
+        .to_json();
+    assert_eq!(v["load"], "ok", "{}", v["verifier_error"]);
+    assert_eq!(v["output"], "0 -2 0\n");
+}

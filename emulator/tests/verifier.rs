@@ -2,7 +2,8 @@
 //! in header comments (`; expect: rejected|loaded`, `; errno:`, `; error:` — Linux's exact
 //! error line —, `; attach:`, `; map: TYPE key=N value=N`, `; source:` where the behaviour
 //! was verified, and `; recorded:` when the verdict was recorded from the kernel as a socket
-//! filter, see `differential.rs`). Each is assembled, loaded and attached against a map like
+//! filter, see `differential.rs`; `; map: sk_storage value=N` runs it over one socket with
+//! storage). Each is assembled, loaded and attached against a map like
 //! Linux would.
 
 use std::path::Path;
@@ -55,9 +56,20 @@ fn data_driven_verifier_cases() {
         };
         let out = assemble(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         let obj = write_object(&out);
-        let sc = Scenario::from_json(&format!(
-            r#"{{"program":"{name}.o","map":{{"type":"{kind}","key_size":{ks},"value_size":{vs},"max_entries":4,"flags":64}}}}"#
-        ))
+        // An sk_storage map (for `iter/bpf_sk_storage_map` cases) is created as the kernel
+        // requires (max_entries 0, BPF_F_NO_PREALLOC) over one socket with storage.
+        let sc = if kind == "sk_storage" {
+            Scenario::from_json(&format!(
+                r#"{{"program":"{name}.o","sockets":[{{"family":"inet","type":"stream"}}],
+                "map":{{"type":"sk_storage","value_size":{vs},
+                "storage":[{{"socket":0,"value":"{}"}}]}}}}"#,
+                "00".repeat(vs)
+            ))
+        } else {
+            Scenario::from_json(&format!(
+                r#"{{"program":"{name}.o","map":{{"type":"{kind}","key_size":{ks},"value_size":{vs},"max_entries":4,"flags":64}}}}"#
+            ))
+        }
         .unwrap();
         let r = match run_scenario(&sc, &obj, &name, &RunOptions::default()) {
             Ok(r) => r,

@@ -673,6 +673,7 @@ pub fn map_type_by_name(name: &str) -> Option<u32> {
         "hash_of_maps" => 13,
         "queue" => 22,
         "stack" => 23,
+        "sk_storage" => 24,
         "ringbuf" => 27,
         _ => return None,
     })

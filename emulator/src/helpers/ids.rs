@@ -44,6 +44,10 @@ impl HelperId {
     pub const GET_CURRENT_TASK: HelperId = HelperId(35);
     /// `BPF_FUNC_probe_write_user` = 36 (`bpf_probe_write_user`).
     pub const PROBE_WRITE_USER: HelperId = HelperId(36);
+    /// `BPF_FUNC_sk_storage_get` = 107 (`bpf_sk_storage_get`).
+    pub const SK_STORAGE_GET: HelperId = HelperId(107);
+    /// `BPF_FUNC_sk_storage_delete` = 108 (`bpf_sk_storage_delete`).
+    pub const SK_STORAGE_DELETE: HelperId = HelperId(108);
     /// `BPF_FUNC_send_signal` = 109 (`bpf_send_signal`).
     pub const SEND_SIGNAL: HelperId = HelperId(109);
     /// `BPF_FUNC_probe_read_kernel` = 113 (`bpf_probe_read_kernel`).
@@ -108,6 +112,10 @@ pub mod consts {
     pub const BPF_FUNC_GET_CURRENT_PID_TGID: u32 = HelperId::GET_CURRENT_PID_TGID.0;
     /// `BPF_FUNC_get_current_comm`.
     pub const BPF_FUNC_GET_CURRENT_COMM: u32 = HelperId::GET_CURRENT_COMM.0;
+    /// `BPF_FUNC_sk_storage_get`.
+    pub const BPF_FUNC_SK_STORAGE_GET: u32 = HelperId::SK_STORAGE_GET.0;
+    /// `BPF_FUNC_sk_storage_delete`.
+    pub const BPF_FUNC_SK_STORAGE_DELETE: u32 = HelperId::SK_STORAGE_DELETE.0;
     /// `BPF_FUNC_probe_read_kernel`.
     pub const BPF_FUNC_PROBE_READ_KERNEL: u32 = HelperId::PROBE_READ_KERNEL.0;
     /// `BPF_FUNC_probe_read_kernel_str`.

@@ -264,6 +264,8 @@ pub fn is_emulated(id: u32) -> bool {
             | ids::BPF_FUNC_SEQ_PRINTF
             | ids::BPF_FUNC_SEQ_WRITE
             | ids::BPF_FUNC_SNPRINTF
+            | ids::BPF_FUNC_SK_STORAGE_GET
+            | ids::BPF_FUNC_SK_STORAGE_DELETE
     )
 }
 
@@ -324,6 +326,8 @@ fn dispatch(w: &mut World, id: u32, a: [u64; 5]) -> u64 {
         ids::BPF_FUNC_SEQ_PRINTF => seq_printf(w, a),
         ids::BPF_FUNC_TRACE_PRINTK => trace_printk(w, a),
         ids::BPF_FUNC_SNPRINTF => snprintf(w, a),
+        ids::BPF_FUNC_SK_STORAGE_GET => sk_storage_get(w, a),
+        ids::BPF_FUNC_SK_STORAGE_DELETE => sk_storage_delete(w, a[0], a[1]),
         _ => {
             w.fault(id, "helper is not emulated");
             neg(Errno::EINVAL)
@@ -402,6 +406,71 @@ fn map_delete(w: &mut World, map: u64, key: u64) -> u64 {
     };
     w.keybuf = k;
     r
+}
+
+/// `BPF_SK_STORAGE_GET_F_CREATE`: `bpf_sk_storage_get` creates the storage when absent.
+pub const BPF_SK_STORAGE_GET_F_CREATE: u64 = 1;
+
+/// The map and socket of an sk_storage helper call (`None`: a fault, recorded).
+fn sk_storage_args(w: &mut World, id: u32, map: u64, sk: u64) -> Option<(usize, usize)> {
+    let Some(mi) = w.map_index(map) else {
+        w.fault(id, format!("{map:#x} is not a map"));
+        return None;
+    };
+    // Every sk_storage map of a scenario is built over the same socket table, so a socket
+    // image in any of them names the same socket.
+    let Some(sock) = w.maps.iter().find_map(|m| m.socket_at(sk)) else {
+        w.fault(id, format!("{sk:#x} is not a struct sock"));
+        return None;
+    };
+    Some((mi, sock))
+}
+
+/// `bpf_sk_storage_get(map, sk, value, flags)` (the tracing variant iterators get): the
+/// socket's value in `map`, or NULL; with `BPF_SK_STORAGE_GET_F_CREATE` an absent value is
+/// created from `value` (zeroes when NULL). NULL for a NULL `sk` or unknown flags.
+fn sk_storage_get(w: &mut World, a: [u64; 5]) -> u64 {
+    let id = ids::BPF_FUNC_SK_STORAGE_GET;
+    if a[1] == 0 || a[3] > BPF_SK_STORAGE_GET_F_CREATE {
+        return 0;
+    }
+    let Some((mi, sock)) = sk_storage_args(w, id, a[0], a[1]) else {
+        return 0;
+    };
+    let init = if a[2] == 0 {
+        None
+    } else {
+        let vs = w.maps[mi].def().value_size as usize;
+        let Some(v) = w.load_key(a[2], vs) else {
+            w.fault(id, format!("value {:#x} is not readable", a[2]));
+            return 0;
+        };
+        Some(v)
+    };
+    let create = a[3] == BPF_SK_STORAGE_GET_F_CREATE;
+    let r = w.maps[mi]
+        .sk_storage_get(sock, init.as_deref(), create)
+        .unwrap_or(0);
+    if let Some(v) = init {
+        w.keybuf = v;
+    }
+    r
+}
+
+/// `bpf_sk_storage_delete(map, sk)`: 0, `-ENOENT` without storage, `-EINVAL` for a NULL
+/// `sk`.
+fn sk_storage_delete(w: &mut World, map: u64, sk: u64) -> u64 {
+    let id = ids::BPF_FUNC_SK_STORAGE_DELETE;
+    if sk == 0 {
+        return neg(Errno::EINVAL);
+    }
+    let Some((mi, sock)) = sk_storage_args(w, id, map, sk) else {
+        return neg(Errno::EINVAL);
+    };
+    match w.maps[mi].sk_storage_delete(sock) {
+        Ok(()) => 0,
+        Err(e) => neg(e),
+    }
 }
 
 fn probe_read(w: &mut World, id: u32, dst: u64, size: usize, src: u64) -> u64 {

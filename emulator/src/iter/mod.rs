@@ -104,7 +104,9 @@ pub struct CallRecord {
     pub rerun: bool,
     /// Index of the read(2) in the session during which it ran.
     pub read: u32,
-    /// Key bytes (None on the stop call).
+    /// Key bytes (None on the stop call). For an sk_storage map, whose elements are keyed
+    /// by socket, the socket's emulated fd as a 4-byte little-endian `int` (socket `i` is fd
+    /// `3 + i`, the key `BPF_MAP_LOOKUP_ELEM` takes), not the bytes `ctx->sk` points at.
     pub key: Option<Vec<u8>>,
     /// Value bytes before the call.
     pub value_before: Option<Vec<u8>>,
@@ -642,8 +644,14 @@ impl Driver<'_, '_> {
         let before = if record {
             elem.map(|_| {
                 let w = self.w();
+                // An sk_storage element's "key" is its socket: record the socket's fd, the
+                // key user space looks the storage up with.
+                let key = match w.maps[0].record_key(key_addr) {
+                    Some(fd) => fd.to_vec(),
+                    None => w.peek(key_addr, ks).map(<[u8]>::to_vec).unwrap_or_default(),
+                };
                 (
-                    w.peek(key_addr, ks).map(<[u8]>::to_vec).unwrap_or_default(),
+                    key,
                     w.peek(value_addr, vs)
                         .map(<[u8]>::to_vec)
                         .unwrap_or_default(),

@@ -708,6 +708,46 @@ impl Map {
         Ok(Map { def, ncpus, inner })
     }
 
+    /// The socket whose `struct sock` image in this sk_storage map starts at `addr` (what
+    /// `ctx->sk` holds); `None` for other addresses and other maps.
+    pub fn socket_at(&self, addr: u64) -> Option<usize> {
+        match &self.inner {
+            Inner::SkStorage(s) => s.socket_at(addr),
+            _ => None,
+        }
+    }
+
+    /// The key a call record shows for the iterated element at `key_addr`: for an
+    /// sk_storage map the socket's fd (the key user space uses), else `None` (the key bytes
+    /// at `key_addr` are the key).
+    pub fn record_key(&self, key_addr: u64) -> Option<[u8; 4]> {
+        self.socket_at(key_addr).map(sk_storage::fd_key)
+    }
+
+    /// `bpf_sk_storage_get` on socket `index`: the guest address of its value, created from
+    /// `init` (zeroes when `None`) when absent and `create` is set. `None`: no storage (or
+    /// not an sk_storage map).
+    pub fn sk_storage_get(
+        &mut self,
+        index: usize,
+        init: Option<&[u8]>,
+        create: bool,
+    ) -> Option<u64> {
+        match &mut self.inner {
+            Inner::SkStorage(s) => s.get(index, init, create),
+            _ => None,
+        }
+    }
+
+    /// `bpf_sk_storage_delete` on socket `index`: `ENOENT` without storage, `EINVAL` for a
+    /// map that is not an sk_storage map.
+    pub fn sk_storage_delete(&mut self, index: usize) -> Result<(), Errno> {
+        match &mut self.inner {
+            Inner::SkStorage(s) => s.delete(&sk_storage::fd_key(index)),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
     /// The value of socket `index` in an sk_storage map (`None`: no storage, or not an
     /// sk_storage map).
     pub fn socket_value(&self, index: usize) -> Option<Vec<u8>> {

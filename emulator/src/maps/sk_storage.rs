@@ -13,6 +13,13 @@
 //! element on update), which is deterministic; scenarios compare as multisets
 //! (`order_insensitive`).
 //!
+//! Programs reach the storage through `bpf_sk_storage_get` (create with
+//! `BPF_SK_STORAGE_GET_F_CREATE`) and `bpf_sk_storage_delete`, given a socket pointer
+//! ([`SkStorageMap::socket_at`]). A deleted element stays in the iteration order as a
+//! tombstone that the iterator skips, so an iterator deleting the element it is visiting
+//! still visits every other one, as Linux's RCU list walk does (the selftest
+//! `bpf_sk_storage_delete` empties the map that way).
+//!
 //! Out of scope: `BPF_F_CLONE` on accept, `BPF_F_LOCK` updates, storage of sockets that are
 //! not in the scenario (an fd that names no socket is `EBADF`), and the kernel's
 //! cache-slot bookkeeping.
@@ -22,6 +29,11 @@ use crate::errno::Errno;
 use crate::maps::{UpdateValue, BPF_ANY, BPF_EXIST, BPF_NOEXIST};
 use crate::mem::Region;
 use crate::sock::{SocketTable, SOCK_FD_BASE, SOCK_SIZE};
+
+/// The user-space key of socket `i`: its emulated fd, little-endian.
+pub(crate) fn fd_key(i: usize) -> [u8; 4] {
+    SOCK_FD_BASE.saturating_add(i as u32).to_le_bytes()
+}
 
 /// An sk_storage map over a fixed socket table.
 #[derive(Debug)]
@@ -33,7 +45,8 @@ pub(crate) struct SkStorageMap {
     values: Region,
     /// Whether each socket has storage.
     present: Vec<bool>,
-    /// Sockets with storage, newest first (the iteration order).
+    /// Sockets with storage, newest first (the iteration order); deleted ones stay as
+    /// tombstones (`present` false) until the socket gets storage again.
     order: Vec<u32>,
 }
 
@@ -82,7 +95,34 @@ impl SkStorageMap {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.order.len()
+        self.present.iter().filter(|&&p| p).count()
+    }
+
+    /// The socket whose `struct sock` image starts at guest address `addr`.
+    pub(crate) fn socket_at(&self, addr: u64) -> Option<usize> {
+        let off = addr.checked_sub(self.socks.addr())? as usize;
+        (off.is_multiple_of(SOCK_SIZE) && off / SOCK_SIZE < self.nsock).then_some(off / SOCK_SIZE)
+    }
+
+    /// `bpf_sk_storage_get(map, sk, value, flags)` for socket `i`: the guest address of its
+    /// value, created from `init` (zero-filled when `None`) if `create` and absent.
+    pub(crate) fn get(&mut self, i: usize, init: Option<&[u8]>, create: bool) -> Option<u64> {
+        if !*self.present.get(i)? {
+            if !create {
+                return None;
+            }
+            let zero;
+            let v = match init {
+                Some(v) => v,
+                None => {
+                    zero = vec![0u8; self.value_size];
+                    &zero
+                }
+            };
+            self.update(&fd_key(i), &UpdateValue::Same(v), BPF_NOEXIST)
+                .ok()?;
+        }
+        Some(self.values.addr() + (i * self.stride) as u64)
     }
 
     /// `BPF_MAP_UPDATE_ELEM(fd, value, flags)`: `EEXIST` for `BPF_NOEXIST` on a socket with
@@ -126,8 +166,9 @@ impl SkStorageMap {
         if !self.present[i] {
             return Err(Errno::ENOENT);
         }
+        // The element stays in `order` as a tombstone: an iterator standing on it moves on to
+        // the element after it.
         self.present[i] = false;
-        self.order.retain(|&s| s as usize != i);
         if let Some(slot) = self.values.get_mut(i * self.stride, self.stride) {
             slot.fill(0);
         }
@@ -151,7 +192,11 @@ impl SkStorageMap {
 
     /// The element at position `cur.index` of the iteration order.
     pub(crate) fn iter_at(&self, cur: &mut IterCursor) -> Option<IterElem> {
-        let i = *self.order.get(cur.index as usize)? as usize;
+        let mut i = *self.order.get(cur.index as usize)? as usize;
+        while !self.present[i] {
+            cur.index = cur.index.saturating_add(1);
+            i = *self.order.get(cur.index as usize)? as usize;
+        }
         cur.cur = Some(i as u32);
         Some(IterElem {
             key_addr: self.socks.addr() + (i * SOCK_SIZE) as u64,
@@ -163,10 +208,7 @@ impl SkStorageMap {
     pub(crate) fn dump(&self) -> Vec<(Vec<u8>, DumpValue)> {
         self.order
             .iter()
-            .filter_map(|&i| {
-                let fd = SOCK_FD_BASE.saturating_add(i);
-                Some((fd.to_le_bytes().to_vec(), self.value_of(i as usize)?))
-            })
+            .filter_map(|&i| Some((fd_key(i as usize).to_vec(), self.value_of(i as usize)?)))
             .collect()
     }
 

@@ -1501,6 +1501,45 @@ impl<'a> Verifier<'a> {
                         const_key = const_map_key(st, &v, m.ks);
                     }
                 }
+                Arg::MapValueOrNull => {
+                    // ARG_PTR_TO_MAP_VALUE_OR_NULL: a NULL constant skips the type check;
+                    // otherwise map_value_size bytes of a map-key/value-compatible pointer.
+                    if matches!(&v, Reg::Scalar(s) if s.value() == Some(0)) {
+                        continue;
+                    }
+                    let m = map_arg.clone().ok_or_else(|| {
+                        err(pc, Errno::EACCES, "invalid map_ptr to access map->value")
+                    })?;
+                    if !mem_arg_ok(&v, false) {
+                        return Err(err(pc, Errno::EACCES, format!("R{r} type={} expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_", v.type_name())));
+                    }
+                    self.check_helper_mem(pc, st, r, &v, u64::from(m.vs), false)?;
+                }
+                Arg::SockCommon => match v {
+                    // ARG_PTR_TO_BTF_ID with arg_btf_id sock_common (the tracing protos of
+                    // bpf_sk_storage_get/delete): a non-NULL BTF pointer (btf_ptr_types),
+                    // whose type at its offset must be struct sock_common; struct sock
+                    // starts with one.
+                    Reg::Sock { null_id: None, off } => {
+                        if off != 0 {
+                            return Err(err(
+                                pc,
+                                Errno::EACCES,
+                                format!("R{r} is of type sock but sock_common is expected"),
+                            ));
+                        }
+                    }
+                    other => {
+                        return Err(err(
+                            pc,
+                            Errno::EACCES,
+                            format!(
+                                "R{r} type={} expected=ptr_, trusted_ptr_, rcu_ptr_",
+                                other.type_name()
+                            ),
+                        ))
+                    }
+                },
                 Arg::Mem { write, null_ok } => {
                     if *null_ok && matches!(&v, Reg::Scalar(s) if s.value() == Some(0)) {
                         last_mem = None;
@@ -1546,6 +1585,9 @@ impl<'a> Verifier<'a> {
                     }
                 }
             }
+        }
+        if let Some(m) = &map_arg {
+            check_map_func_compatibility(pc, m.map_type, id, name)?;
         }
         let f = st.cur_mut();
         for r in 1..=5 {
@@ -1950,6 +1992,33 @@ fn scratched_regs(ins: &Insn, before: &State, after: &State) -> String {
     out.join(" ")
 }
 
+/// `check_map_func_compatibility`, for the map types and helpers modelled here: an
+/// sk_storage map only goes to `bpf_sk_storage_get`/`_delete` (and `bpf_kptr_xchg`), and
+/// those take nothing else.
+fn check_map_func_compatibility(
+    pc: usize,
+    map_type: u32,
+    id: u32,
+    name: &str,
+) -> Result<(), VerifyError> {
+    const BPF_MAP_TYPE_SK_STORAGE: u32 = 24;
+    let sk_helper = matches!(id, 107 | 108);
+    let ok = if map_type == BPF_MAP_TYPE_SK_STORAGE {
+        sk_helper || id == 194
+    } else {
+        !sk_helper
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(err(
+            pc,
+            Errno::EINVAL,
+            format!("cannot pass map_type {map_type} into func {name}#{id}"),
+        ))
+    }
+}
+
 /// A helper argument kind (a subset of `enum bpf_arg_type`).
 #[derive(Debug, Clone, Copy)]
 enum Arg {
@@ -1958,8 +2027,17 @@ enum Arg {
     ConstMap,
     MapKey,
     MapValue,
-    Mem { write: bool, null_ok: bool },
-    Size { zero_ok: bool },
+    /// `ARG_PTR_TO_MAP_VALUE_OR_NULL`.
+    MapValueOrNull,
+    /// `ARG_PTR_TO_BTF_ID` of `struct sock_common` (a `struct sock` pointer at offset 0).
+    SockCommon,
+    Mem {
+        write: bool,
+        null_ok: bool,
+    },
+    Size {
+        zero_ok: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -1997,6 +2075,12 @@ fn proto(id: u32) -> Option<Proto> {
         5 | 7 | 8 | 14 | 35 | 125 | 158 | 42 | 118 => (&[], Ret::Integer),
         6 => (&[RO, SZ, Anything, Anything, Anything], Ret::Integer),
         16 => (&[WR, SZ], Ret::Integer),
+        // The tracing protos (bpf_sk_storage_tracing_allowed admits BPF_TRACE_ITER).
+        107 => (
+            &[ConstMap, SockCommon, MapValueOrNull, Anything],
+            Ret::MapValueOrNull,
+        ),
+        108 => (&[ConstMap, SockCommon], Ret::Integer),
         109 => (&[Anything], Ret::Integer),
         112..=115 => (&[WR, SZ0, Anything], Ret::Integer),
         126 => (&[SeqFile, RO, SZ, RO_NULL, SZ0], Ret::Integer),

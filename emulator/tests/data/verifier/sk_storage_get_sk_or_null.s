@@ -1,0 +1,15 @@
+; expect: rejected
+; errno: Permission denied
+; error: R2 type=ptr_or_null_ expected=ptr_, trusted_ptr_, rcu_ptr_
+; map: sk_storage value=4
+; source: net/core/bpf_sk_storage.c bpf_sk_storage_get_tracing_proto (allowed for BPF_TRACE_ITER by bpf_sk_storage_tracing_allowed): arg2 ARG_PTR_TO_BTF_ID (btf_ptr_types: ptr_, trusted_ptr_, rcu_ptr_, never NULL), so ctx->sk needs its NULL check first (check_reg_type) [S]
+.map s, type=sk_storage, key=4, value=4, max_entries=0, flags=1
+.section "iter/bpf_sk_storage_map"
+prog:
+    r2 = *(u64 *)(r1 +16)
+    r1 = map[s]
+    r3 = 0
+    r4 = 0
+    call bpf_sk_storage_get
+    r0 = 0
+    exit
