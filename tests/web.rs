@@ -7,7 +7,6 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 
 use iterscope_web::components::{ExamplePicker, ExamplePickerProps};
 use iterscope_web::engine;
@@ -17,37 +16,13 @@ use iterscope_web::App;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_sys::{Element, Event, EventInit, HtmlElement, HtmlSelectElement, HtmlTextAreaElement};
-use yew::platform::time::sleep;
 use yew::Callback;
 
+mod browser;
+
+use browser::{mount, wait_for};
+
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn mount(id: &str) -> Element {
-    let document = web_sys::window()
-        .and_then(|w| w.document())
-        .expect("a document");
-    let root = document.create_element("div").expect("a div");
-    root.set_id(id);
-    document
-        .body()
-        .expect("a body")
-        .append_child(&root)
-        .expect("appended");
-    root
-}
-
-/// Polls until `selector` matches inside `root` and `ready` accepts it (about 5 s at most).
-async fn wait_for(root: &Element, selector: &str, ready: impl Fn(&Element) -> bool) -> Element {
-    for _ in 0..250 {
-        if let Some(el) = root.query_selector(selector).expect("valid selector") {
-            if ready(&el) {
-                return el;
-            }
-        }
-        sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting for {selector}");
-}
 
 fn select(el: &Element, value: &str) {
     let select: &HtmlSelectElement = el.dyn_ref().expect("a <select>");

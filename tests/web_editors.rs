@@ -21,34 +21,11 @@ use web_sys::{
 use yew::platform::time::sleep;
 use yew::prelude::*;
 
+mod browser;
+
+use browser::{mount, wait_for};
+
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn mount(id: &str) -> Element {
-    let document = web_sys::window()
-        .and_then(|w| w.document())
-        .expect("a document");
-    let root = document.create_element("div").expect("a div");
-    root.set_id(id);
-    document
-        .body()
-        .expect("a body")
-        .append_child(&root)
-        .expect("appended");
-    root
-}
-
-/// Polls until `selector` matches inside `root` and `ready` accepts it (about 5 s at most).
-async fn wait_for(root: &Element, selector: &str, ready: impl Fn(&Element) -> bool) -> Element {
-    for _ in 0..250 {
-        if let Some(el) = root.query_selector(selector).expect("valid selector") {
-            if ready(&el) {
-                return el;
-            }
-        }
-        sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting for {selector}");
-}
 
 /// Lets Yew render what the last event scheduled.
 async fn settle() {

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Rebuild emulator/tests/kernel/<case>/prog.bpf.o from prog.bpf.c exactly as the
+# Rebuild emulator/tests/kernel/<case>/prog.bpf.o (or those of CASES_DIR) from prog.bpf.c exactly as the
 # kernel oracle compiles them:
 #   clang -O2 -g -target bpf -D__TARGET_ARCH_x86 -DORACLE_NCPUS=2 \
 #         -I<tmp dir with vmlinux.h> -I/usr/include [case cflags...]
@@ -13,7 +13,9 @@
 # Set KEEP_DEBUG=1 to keep the DWARF sections.
 set -eu
 
-here=$(cd "$(dirname "$0")" && pwd)
+# CASES_DIR: the folder of case directories (default: this script's; tests/sk/build.sh
+# points it at the socket cases).
+here=${CASES_DIR:-$(cd "$(dirname "$0")" && pwd)}
 clang=${CLANG:-clang}
 bpftool=${BPFTOOL:-bpftool}
 btf=${VMLINUX_BTF:-/sys/kernel/btf/vmlinux}
