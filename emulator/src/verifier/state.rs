@@ -343,54 +343,15 @@ impl Scalar {
     }
 }
 
-/// Concrete 64-bit ALU as Linux defines it (division by zero gives 0, modulo keeps dst).
+/// Concrete 64-bit ALU as Linux defines it (division by zero gives 0, modulo keeps dst): the
+/// tracing interpreter's, so the verifier folds constants exactly as programs compute them.
 pub fn eval64(code: u8, x: u64, y: u64) -> u64 {
-    match code {
-        0x00 => x.wrapping_add(y),
-        0x10 => x.wrapping_sub(y),
-        0x20 => x.wrapping_mul(y),
-        0x30 => x.checked_div(y).unwrap_or(0),
-        0x40 => x | y,
-        0x50 => x & y,
-        0x60 => x << (y & 63),
-        0x70 => x >> (y & 63),
-        0x90 => {
-            if y == 0 {
-                x
-            } else {
-                x % y
-            }
-        }
-        0xa0 => x ^ y,
-        0xb0 => y,
-        0xc0 => ((x as i64) >> (y & 63)) as u64,
-        _ => 0,
-    }
+    crate::trace::interp::alu64(code, 0, x, y)
 }
 
-/// Concrete 32-bit ALU.
+/// Concrete 32-bit ALU (see [`eval64`]).
 pub fn eval32(code: u8, x: u32, y: u32) -> u32 {
-    match code {
-        0x00 => x.wrapping_add(y),
-        0x10 => x.wrapping_sub(y),
-        0x20 => x.wrapping_mul(y),
-        0x30 => x.checked_div(y).unwrap_or(0),
-        0x40 => x | y,
-        0x50 => x & y,
-        0x60 => x << (y & 31),
-        0x70 => x >> (y & 31),
-        0x90 => {
-            if y == 0 {
-                x
-            } else {
-                x % y
-            }
-        }
-        0xa0 => x ^ y,
-        0xb0 => y,
-        0xc0 => ((x as i32) >> (y & 31)) as u32,
-        _ => 0,
-    }
+    crate::trace::interp::alu32(code, 0, u64::from(x), u64::from(y)) as u32
 }
 
 impl fmt::Display for Scalar {
