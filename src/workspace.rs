@@ -519,6 +519,32 @@ mod tests {
     }
 
     #[test]
+    fn no_share_code_makes_it_panic() {
+        // Random text, and a valid code with one character changed at every position.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        for _ in 0..500 {
+            let len = (next() % 200) as usize;
+            let code: String = (0..len)
+                .map(|_| char::from(ALPHABET[(next() % 64) as usize]))
+                .collect();
+            let _ = from_share_code(&code);
+        }
+        let code = share_code(&asm_workspace());
+        for i in 0..code.len() {
+            let mut b = code.clone().into_bytes();
+            b[i] = ALPHABET[(next() % 64) as usize];
+            let _ = from_share_code(&String::from_utf8(b).unwrap_or_default());
+        }
+    }
+
+    #[test]
     fn damaged_share_codes_are_errors() {
         assert!(matches!(
             from_share_code("not base64!"),
