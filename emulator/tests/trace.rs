@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 use iterscope_emulator::scenario::{run_scenario, RunOptions, Scenario};
 use iterscope_emulator::trace::{
-    trace_call, trace_calls, EngineKind, RegionKind, TraceError, TraceLimits,
+    trace_call, trace_calls, EngineKind, RegionKind, Trace, TraceError, TraceLimits,
 };
+use iterscope_emulator::Error;
 
 fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
@@ -153,19 +154,23 @@ fn asm_scenario(src: &str) -> (Scenario, Vec<u8>) {
     (sc, obj)
 }
 
+/// Traces call `call` with the default options and limits.
+fn trace_one(sc: &Scenario, obj: &[u8], call: u64, no_verify: bool) -> Result<Trace, Error> {
+    trace_call(
+        sc,
+        obj,
+        "prog",
+        &RunOptions::default(),
+        call,
+        &TraceLimits::default(),
+        no_verify,
+    )
+}
+
 #[test]
 fn a_step_records_registers_memory_helpers_lines_and_verifier_types() {
     let (sc, obj) = example("hash_dump");
-    let t = trace_call(
-        &sc,
-        &obj,
-        "prog",
-        &RunOptions::default(),
-        1,
-        &TraceLimits::default(),
-        false,
-    )
-    .unwrap();
+    let t = trace_one(&sc, &obj, 1, false).unwrap();
     assert_eq!(t.engine, EngineKind::Rbpf);
     assert_eq!(t.disagreement, None);
     assert_eq!((t.call, t.seq_num, t.is_stop), (1, 1, false));
@@ -278,9 +283,7 @@ fn the_step_cap_truncates_and_the_budget_stops_an_endless_loop() {
     };
     assert!(matches!(
         trace_call(&sc, &obj, "p", &RunOptions::default(), 0, &limits, false),
-        Err(iterscope_emulator::Error::Trace(
-            TraceError::Rejected { .. }
-        ))
+        Err(Error::Trace(TraceError::Rejected { .. }))
     ));
     let t = trace_call(&sc, &obj, "p", &RunOptions::default(), 0, &limits, true).unwrap();
     assert!(t.unverified);
@@ -298,16 +301,7 @@ fn the_step_cap_truncates_and_the_budget_stops_an_endless_loop() {
 #[test]
 fn teaching_mode_shows_the_key_corrupted_by_a_write() {
     let (sc, obj) = example("write_key_rejected");
-    let t = trace_call(
-        &sc,
-        &obj,
-        "prog",
-        &RunOptions::default(),
-        0,
-        &TraceLimits::default(),
-        true,
-    )
-    .unwrap();
+    let t = trace_one(&sc, &obj, 0, true).unwrap();
     assert!(t.unverified);
     assert_eq!(t.engine, EngineKind::Tracer);
     assert_eq!(
